@@ -1,0 +1,83 @@
+//! # onshi-core
+//!
+//! The types and rules of オンライン資格確認 and of MHLW notice 保発0710第1号
+//! (2023-07-10), as plain values and pure functions. **No I/O**: no files, no
+//! network, no clock. Every rule takes the date it judges on.
+//!
+//! What lives here:
+//!
+//! | module | holds |
+//! | --- | --- |
+//! | [`error`] | [`ParseError`], the typed reason a value was refused, with a stable code and Japanese text |
+//! | [`ids`] | [`InsurerNumber`] (検証番号, 法別番号), [`InsuredSymbol`], [`InsuredNumber`], [`BranchNumber`], [`InstitutionCode`], [`CertificateSerial`] |
+//! | [`wareki`] | [`WarekiDate`] and [`Era`]: 和暦 with exact era boundaries |
+//! | [`kana`] | normalisation of kana, names and addresses used for matching |
+//! | [`person`] | [`Person`], [`Sex`], [`PersonName`], [`KanaName`], [`Address`] |
+//! | [`qualification`] | [`Qualification`] (資格) and [`Relation`] (本人/家族) |
+//! | [`burden`] | [`BurdenRatio`] and the ratio by age (DOMAIN §5) |
+//! | [`check`] | [`Validity`] (OQSCD006), certificate grace, and the answer rules for card and number checks |
+//!
+//! May depend on: std, serde, chrono, thiserror, unicode-normalization. Nothing
+//! else, and never on another onshi crate: a receipt-computer vendor can use this
+//! crate alone.
+
+pub mod burden;
+pub mod check;
+pub mod error;
+pub mod ids;
+pub mod kana;
+pub mod person;
+pub mod qualification;
+pub mod wareki;
+
+pub use burden::BurdenRatio;
+pub use check::{CertificateStatus, Validity};
+pub use error::{ParseError, ParseErrorKind};
+pub use ids::{
+    BranchNumber, CertificateSerial, InstitutionCode, InsuranceKind, InsuredNumber, InsuredSymbol,
+    InsurerNumber, Payer,
+};
+pub use person::{Address, KanaName, Person, PersonName, Sex};
+pub use qualification::{Qualification, Relation};
+pub use wareki::{Era, WarekiDate};
+
+/// Parses an ISO date `YYYY-MM-DD` (the wire format of every date in the API).
+pub fn parse_iso_date(field: &'static str, s: &str) -> Result<chrono::NaiveDate, ParseError> {
+    let t = s.trim();
+    let ok_shape = t.len() == 10
+        && t.as_bytes()[4] == b'-'
+        && t.as_bytes()[7] == b'-'
+        && t.bytes()
+            .enumerate()
+            .all(|(i, b)| i == 4 || i == 7 || b.is_ascii_digit());
+    if !ok_shape {
+        return Err(ParseErrorKind::DateFormat.at(field));
+    }
+    chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d")
+        .map_err(|_| ParseErrorKind::ImpossibleDate.at(field))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso_dates() {
+        assert_eq!(
+            parse_iso_date("d", "2024-02-29").unwrap(),
+            chrono::NaiveDate::from_ymd_opt(2024, 2, 29).unwrap()
+        );
+        assert_eq!(
+            parse_iso_date("d", "2023-02-29"),
+            Err(ParseErrorKind::ImpossibleDate.at("d"))
+        );
+        assert_eq!(
+            parse_iso_date("d", "2023-2-1"),
+            Err(ParseErrorKind::DateFormat.at("d"))
+        );
+        assert_eq!(
+            parse_iso_date("d", "20230201"),
+            Err(ParseErrorKind::DateFormat.at("d"))
+        );
+    }
+}
