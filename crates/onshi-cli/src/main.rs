@@ -1,3 +1,387 @@
-fn main() {
-    println!("Hello, world!");
+//! The `onshi` binary: wires the crates together; holds no rules of its own.
+//!
+//! Commands: `serve`, `demo`, `generate`, `fixture load`, `token issue`.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use chrono::{Local, NaiveDate, SecondsFormat, Utc};
+use clap::{Parser, Subcommand};
+use onshi_core::{CertificateSerial, InstitutionCode, InsurerNumber};
+use onshi_registry::{Caller, RegistryError, Role, auth, demo, fixture, generate};
+use onshi_store::{RegistryStore, SqliteStore};
+
+#[derive(Parser)]
+#[command(
+    name = "onshi",
+    version,
+    about = "オンライン資格確認 and the fallback rules of 保発0710第1号"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API on an existing database.
+    Serve {
+        #[arg(long, default_value = "onshi.sqlite")]
+        db: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+    },
+    /// Create a fresh demo database (generated population + one person per
+    /// case of the notice), print tokens and example requests, and serve it.
+    Demo {
+        #[arg(long, default_value = "onshi-demo.sqlite")]
+        db: PathBuf,
+        #[arg(long, default_value_t = 20_000)]
+        persons: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Port 0 picks a free port; the URL is printed.
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: SocketAddr,
+        /// The demo's "today" (YYYY-MM-DD); default: the local date.
+        #[arg(long)]
+        today: Option<NaiveDate>,
+    },
+    /// Add a deterministic synthetic population to a database.
+    Generate {
+        #[arg(long, default_value = "onshi.sqlite")]
+        db: PathBuf,
+        #[arg(long)]
+        persons: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// The date the population is drawn as of (default: the local date).
+        #[arg(long)]
+        as_of: Option<NaiveDate>,
+        #[arg(long, default_value_t = 20_000)]
+        chunk: usize,
+    },
+    /// Fixture files (see README "Fixture format").
+    Fixture {
+        #[command(subcommand)]
+        action: FixtureAction,
+    },
+    /// API tokens.
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum FixtureAction {
+    /// Load a fixture file in one transaction (all or nothing).
+    Load {
+        #[arg(long, default_value = "onshi.sqlite")]
+        db: PathBuf,
+        file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenAction {
+    /// Issue a token and print it (only its hash is stored).
+    Issue {
+        #[arg(long, default_value = "onshi.sqlite")]
+        db: PathBuf,
+        /// institution, insurer, payer, operator or patient.
+        #[arg(long)]
+        role: Role,
+        /// 医療機関コード (role institution).
+        #[arg(long)]
+        institution: Option<String>,
+        /// 保険者番号 (role insurer).
+        #[arg(long)]
+        insurer: Option<String>,
+        /// Card certificate serial (role patient).
+        #[arg(long)]
+        serial: Option<String>,
+        #[arg(long, default_value = "cli")]
+        label: String,
+    },
+}
+
+/// A failure of a command, printed as `error[code]: message`.
+struct Failure {
+    code: String,
+    message: String,
+}
+
+impl From<RegistryError> for Failure {
+    fn from(e: RegistryError) -> Self {
+        let message = match e.field() {
+            Some(f) if !e.to_string().starts_with(&f) => format!("{f}: {e}"),
+            _ => e.to_string(),
+        };
+        Failure {
+            code: e.code().to_owned(),
+            message,
+        }
+    }
+}
+impl From<onshi_store::StoreError> for Failure {
+    fn from(e: onshi_store::StoreError) -> Self {
+        RegistryError::from(e).into()
+    }
+}
+impl From<onshi_core::ParseError> for Failure {
+    fn from(e: onshi_core::ParseError) -> Self {
+        RegistryError::from(e).into()
+    }
+}
+impl From<std::io::Error> for Failure {
+    fn from(e: std::io::Error) -> Self {
+        Failure {
+            code: "io".into(),
+            message: e.to_string(),
+        }
+    }
+}
+
+fn now() -> String {
+    Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn open(db: &Path) -> Result<Arc<SqliteStore>, Failure> {
+    Ok(Arc::new(SqliteStore::open(db)?))
+}
+
+fn progress(label: &'static str) -> impl FnMut(u64, u64) {
+    move |done, total| {
+        eprint!("\r{label} {done}/{total}");
+        if done == total {
+            eprintln!();
+        }
+        let _ = std::io::stderr().flush();
+    }
+}
+
+fn role_caller(
+    role: Role,
+    institution: Option<String>,
+    insurer: Option<String>,
+    serial: Option<String>,
+) -> Result<Caller, Failure> {
+    let need = |v: Option<String>, flag: &'static str| {
+        v.ok_or(Failure {
+            code: "missing_field".into(),
+            message: format!("--{flag} を指定してください"),
+        })
+    };
+    Ok(match role {
+        Role::Institution => {
+            Caller::Institution(InstitutionCode::parse(&need(institution, "institution")?)?)
+        }
+        Role::Insurer => Caller::Insurer(InsurerNumber::parse(&need(insurer, "insurer")?)?),
+        Role::Payer => Caller::Payer,
+        Role::Operator => Caller::Operator,
+        Role::Patient => Caller::Patient(CertificateSerial::parse(&need(serial, "serial")?)?),
+    })
+}
+
+async fn serve(store: Arc<SqliteStore>, listen: SocketAddr) -> Result<(), Failure> {
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    let addr = listener.local_addr()?;
+    println!("onshi listening on http://{addr}");
+    println!("ONSHI_URL=http://{addr}");
+    let _ = std::io::stdout().flush();
+    onshi_web::serve(listener, onshi_web::AppState { store }).await?;
+    Ok(())
+}
+
+fn remove_db(db: &Path) -> std::io::Result<()> {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = db.as_os_str().to_owned();
+        p.push(suffix);
+        match std::fs::remove_file(&p) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+async fn run(cli: Cli) -> Result<(), Failure> {
+    match cli.command {
+        Command::Serve { db, listen } => serve(open(&db)?, listen).await,
+        Command::Generate {
+            db,
+            persons,
+            seed,
+            as_of,
+            chunk,
+        } => {
+            let store = open(&db)?;
+            let as_of = as_of.unwrap_or_else(|| Local::now().date_naive());
+            let c = generate::generate(
+                store.as_ref(),
+                seed,
+                persons,
+                as_of,
+                chunk,
+                &now(),
+                progress("generate"),
+            )?;
+            println!(
+                "generated {} persons, {} cards, {} qualifications ({} insurers, {} institutions)",
+                c.persons, c.cards, c.qualifications, c.insurers, c.institutions
+            );
+            Ok(())
+        }
+        Command::Fixture {
+            action: FixtureAction::Load { db, file },
+        } => {
+            let text = std::fs::read_to_string(&file)?;
+            let f = fixture::parse_fixture(&text)?;
+            let store = open(&db)?;
+            let c = fixture::load(store.as_ref(), &f, &now())?;
+            println!(
+                "loaded {} insurers, {} institutions, {} persons, {} cards, {} qualifications",
+                c.insurers, c.institutions, c.persons, c.cards, c.qualifications
+            );
+            Ok(())
+        }
+        Command::Token {
+            action:
+                TokenAction::Issue {
+                    db,
+                    role,
+                    institution,
+                    insurer,
+                    serial,
+                    label,
+                },
+        } => {
+            let caller = role_caller(role, institution, insurer, serial)?;
+            let store = open(&db)?;
+            println!(
+                "{}",
+                auth::issue_token(store.as_ref(), &caller, &label, &now())?
+            );
+            Ok(())
+        }
+        Command::Demo {
+            db,
+            persons,
+            seed,
+            listen,
+            today,
+        } => {
+            let today = today.unwrap_or_else(|| Local::now().date_naive());
+            remove_db(&db)?;
+            let store = open(&db)?;
+            generate::generate(
+                store.as_ref(),
+                seed,
+                persons,
+                today,
+                20_000,
+                &now(),
+                progress("generate"),
+            )?;
+            let (fx, cases) = demo::demo(today)?;
+            fixture::load(store.as_ref(), &fx, &now())?;
+            let issue =
+                |c: Caller, label: &str| auth::issue_token(store.as_ref(), &c, label, &now());
+            let clinic = issue(
+                Caller::Institution(InstitutionCode::parse(demo::CLINIC_CODE)?),
+                "demo clinic",
+            )?;
+            let other = issue(
+                Caller::Institution(InstitutionCode::parse(demo::OTHER_CLINIC_CODE)?),
+                "demo pharmacy",
+            )?;
+            let insurer = issue(
+                Caller::Insurer(InsurerNumber::parse(demo::KYOKAI_TOKYO)?),
+                "demo insurer",
+            )?;
+            let payer = issue(Caller::Payer, "demo payer")?;
+            let operator = issue(Caller::Operator, "demo operator")?;
+            let patient = issue(
+                Caller::Patient(CertificateSerial::parse("DEMO-VALID")?),
+                "demo patient",
+            )?;
+            let counts = store.counts()?;
+            println!(
+                "onshi demo: {} persons, {} qualifications in {}",
+                counts.persons,
+                counts.qualifications,
+                db.display()
+            );
+            println!("demo date (資格確認日): {today}");
+            println!();
+            println!("tokens:");
+            println!(
+                "ONSHI_TOKEN_INSTITUTION={clinic}   # {} {}",
+                demo::CLINIC_CODE,
+                demo::CLINIC_NAME
+            );
+            println!(
+                "ONSHI_TOKEN_INSTITUTION_2={other}   # {}",
+                demo::OTHER_CLINIC_CODE
+            );
+            println!("ONSHI_TOKEN_INSURER={insurer}   # {}", demo::KYOKAI_TOKYO);
+            println!("ONSHI_TOKEN_PAYER={payer}");
+            println!("ONSHI_TOKEN_OPERATOR={operator}");
+            println!("ONSHI_TOKEN_PATIENT={patient}   # DEMO-VALID");
+            println!();
+            println!("cases (one person each):");
+            for c in &cases {
+                let how = match (&c.certificate_serial, &c.numbers) {
+                    (_, Some(n)) => format!(
+                        "numbers {} {} {} {} {}",
+                        n.insurer_number,
+                        n.insured_symbol.as_deref().unwrap_or("-"),
+                        n.insured_number,
+                        n.insured_branch.as_deref().unwrap_or("(枝番なし)"),
+                        n.birth_date
+                    ),
+                    (Some(s), None) => format!("card {s}"),
+                    (None, None) => String::new(),
+                };
+                println!(
+                    "  {:<10} {:<8} expect {:<20} {}  {}",
+                    c.key, c.name, c.expect, how, c.title
+                );
+            }
+            println!();
+            println!("example:");
+            println!(
+                "  curl -s -H \"Authorization: Bearer $ONSHI_TOKEN_INSTITUTION\" -H 'content-type: application/json' \\"
+            );
+            println!(
+                "    -d '{{\"reference\":\"card\",\"certificate_serial\":\"DEMO-LOST\",\"checked_on\":\"{today}\"}}' $ONSHI_URL/api/v1/checks"
+            );
+            println!(
+                "  curl -s -H \"Authorization: Bearer $ONSHI_TOKEN_INSTITUTION\" \"$ONSHI_URL/api/v1/checks?date={today}\""
+            );
+            println!("  curl -s $ONSHI_URL/api/v1/openapi.json");
+            serve(store, listen).await
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Cli::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("error[{}]: {}", f.code, f.message);
+            ExitCode::from(2)
+        }
+    }
 }

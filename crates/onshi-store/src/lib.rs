@@ -1,14 +1,78 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! # onshi-store
+//!
+//! Persistence for onshi behind narrow traits. [`RegistryStore`] is what the
+//! registry needs; [`sqlite::SqliteStore`] is the embedded default (rusqlite
+//! with bundled SQLite, WAL, migrations in [`migrations`]). A PostgreSQL store
+//! will implement the same trait (issue 7).
+//!
+//! Invariants:
+//! - a write method is one transaction: it is applied whole or not at all;
+//! - every value read back is parsed into its `onshi-core` type again, so a
+//!   corrupt row surfaces as [`StoreError::Corrupt`], never as a bad value;
+//! - no method reads the clock: timestamps come from the caller.
+//!
+//! May depend on: onshi-core, rusqlite/r2d2, serde. Not on any service crate.
+
+pub mod migrations;
+pub mod records;
+pub mod sqlite;
+
+pub use records::*;
+pub use sqlite::SqliteStore;
+
+use chrono::NaiveDate;
+use onshi_core::qualification::InsuranceNumbers;
+use onshi_core::{CertificateSerial, InstitutionCode, InsurerNumber};
+
+/// Why a store call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("connection pool error: {0}")]
+    Pool(#[from] r2d2::Error),
+    /// A uniqueness or reference rule of the schema refused the write.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// A stored value no longer parses as its domain type.
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+pub type Result<T> = std::result::Result<T, StoreError>;
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
+/// What the central registry needs from storage.
+pub trait RegistryStore: Send + Sync {
+    /// Writes a batch of insurers, institutions and persons (with their cards
+    /// and qualifications) in one transaction. Insurers and institutions are
+    /// upserted by their code; persons are always new.
+    fn write_batch(&self, batch: &Batch, recorded_at: &str) -> Result<BatchCounts>;
+
+    fn institution(&self, code: &InstitutionCode) -> Result<Option<InstitutionRow>>;
+    fn insurer(&self, number: &InsurerNumber) -> Result<Option<InsurerRow>>;
+    fn person(&self, id: i64) -> Result<Option<PersonRow>>;
+    fn card(&self, serial: &CertificateSerial) -> Result<Option<CardRow>>;
+
+    /// The person's qualifications that checks may see, in acquisition order.
+    fn visible_qualifications_of(&self, person_id: i64) -> Result<Vec<QualificationRow>>;
+
+    /// The visible qualifications registered under these numbers for a person
+    /// born on `birth_date`. An absent 記号 matches only qualifications without
+    /// one; an absent 枝番 matches any 枝番.
+    fn visible_qualifications_by_numbers(
+        &self,
+        numbers: &InsuranceNumbers,
+        birth_date: NaiveDate,
+    ) -> Result<Vec<QualificationRow>>;
+
+    fn record_check(&self, check: &NewCheck) -> Result<i64>;
+
+    /// An institution's check history for one 資格確認日, oldest first.
+    fn checks_of(&self, institution: &InstitutionCode, on: NaiveDate) -> Result<Vec<CheckRow>>;
+
+    fn insert_token(&self, token: &NewToken) -> Result<i64>;
+    fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRow>>;
+
+    /// Counts of the main tables, for progress and tests.
+    fn counts(&self) -> Result<TableCounts>;
 }

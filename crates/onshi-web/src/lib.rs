@@ -1,14 +1,46 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! # onshi-web
+//!
+//! onshi's HTTP API: JSON over axum, described by OpenAPI at
+//! `/api/v1/openapi.json`. Handlers are thin: authenticate, parse, call the
+//! registry on a blocking thread (the stores are synchronous), map the result.
+//!
+//! Invariants:
+//! - every error is one JSON shape, `{"error":{"code","message","field"}}`,
+//!   with a stable `code` and a Japanese `message` ([`error::ApiError`]);
+//! - a request that fails to parse never reaches the store;
+//! - an institution only ever sees its own check history (the tenant comes
+//!   from the token, never from the request).
+//!
+//! May depend on: onshi-core, onshi-store, onshi-registry, axum, tower-http,
+//! utoipa. Not on the CLI.
+
+pub mod api;
+pub mod error;
+pub mod extract;
+
+use std::sync::Arc;
+
+use axum::Router;
+use onshi_store::RegistryStore;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn RegistryStore>,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// The largest request body the API accepts (bytes).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
+/// The whole application router.
+pub fn router(state: AppState) -> Router {
+    api::routes()
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Serves `router` on an already bound listener until the process ends.
+pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
+    axum::serve(listener, router(state)).await
 }

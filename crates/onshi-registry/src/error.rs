@@ -1,0 +1,80 @@
+//! The registry's typed errors, each with a stable code for the API.
+
+use onshi_core::ParseError;
+use onshi_store::StoreError;
+
+/// Why a registry call was refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    /// Input that does not parse; nothing was written.
+    #[error("{0}")]
+    Invalid(#[from] ParseError),
+    /// A field that must be present is missing.
+    #[error("{0}: 入力してください")]
+    Missing(&'static str),
+    /// A field this kind of request does not take.
+    #[error("{0}: この照会では指定できません")]
+    NotAllowed(&'static str),
+    #[error("{field}: {message}")]
+    BadValue { field: String, message: String },
+    #[error("この電子証明書は登録されていません")]
+    CertificateUnknown,
+    #[error(
+        "電子証明書の有効期限が切れています（猶予期間は{grace_ended_on}まで）。資格確認書等で確認してください"
+    )]
+    CertificateExpired { grace_ended_on: chrono::NaiveDate },
+    #[error("電子証明書は失効しています")]
+    CertificateRevoked,
+    #[error("医療機関コード{0}は登録されていません")]
+    InstitutionUnknown(String),
+    #[error("保険者番号{0}は登録されていません")]
+    InsurerUnknown(String),
+    #[error("認証が必要です")]
+    Unauthorized,
+    #[error("この操作の権限がありません")]
+    Forbidden,
+    #[error("登録内容が既存のデータと衝突します: {0}")]
+    Conflict(String),
+    #[error("内部エラーが発生しました")]
+    Store(StoreError),
+}
+
+impl From<StoreError> for RegistryError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(m) => RegistryError::Conflict(m),
+            other => RegistryError::Store(other),
+        }
+    }
+}
+
+impl RegistryError {
+    /// The stable machine code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Invalid(e) => e.code(),
+            Self::Missing(_) => "missing_field",
+            Self::NotAllowed(_) => "field_not_allowed",
+            Self::BadValue { .. } => "invalid_value",
+            Self::CertificateUnknown => "certificate_unknown",
+            Self::CertificateExpired { .. } => "certificate_expired",
+            Self::CertificateRevoked => "certificate_revoked",
+            Self::InstitutionUnknown(_) => "institution_unknown",
+            Self::InsurerUnknown(_) => "insurer_unknown",
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden => "forbidden",
+            Self::Conflict(_) => "conflict",
+            Self::Store(_) => "internal",
+        }
+    }
+
+    /// The input field the error is about, where there is one.
+    pub fn field(&self) -> Option<String> {
+        match self {
+            Self::Invalid(e) => Some(e.field.to_owned()),
+            Self::Missing(f) | Self::NotAllowed(f) => Some((*f).to_owned()),
+            Self::BadValue { field, .. } => Some(field.clone()),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! The SQLite schema, as an ordered list of migrations.
+//!
+//! `PRAGMA user_version` holds how many have been applied; opening a store
+//! applies the rest, each in its own transaction. Never edit a released
+//! migration: append a new one.
+
+/// The migrations, in order. Index `i` brings the schema to version `i + 1`.
+pub const SQLITE: &[&str] = &[
+    // 1: the registry's foundation.
+    r#"
+CREATE TABLE insurers (
+    number      TEXT PRIMARY KEY,      -- 保険者番号, canonical 6 or 8 digits
+    name        TEXT NOT NULL,
+    kind        TEXT NOT NULL          -- InsuranceKind, snake_case
+) STRICT;
+
+CREATE TABLE institutions (
+    code        TEXT PRIMARY KEY,      -- 医療機関コード, 10 digits
+    name        TEXT NOT NULL,
+    phone       TEXT                   -- the number on file, for call-backs
+) STRICT;
+
+CREATE TABLE persons (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL,
+    kana        TEXT NOT NULL,
+    birth_date  TEXT NOT NULL,         -- YYYY-MM-DD
+    sex         INTEGER NOT NULL CHECK (sex IN (1, 2)),
+    address     TEXT NOT NULL,
+    name_key    TEXT NOT NULL,         -- onshi_core::kana::name_key
+    kana_key    TEXT NOT NULL,         -- onshi_core::kana::kana_key
+    address_key TEXT NOT NULL          -- onshi_core::kana::address_key
+) STRICT;
+CREATE INDEX persons_kana_birth ON persons (kana_key, birth_date);
+
+-- 利用者証明用電子証明書 of a card; the serial is what a card check sends.
+CREATE TABLE cards (
+    serial      TEXT PRIMARY KEY,
+    person_id   INTEGER NOT NULL REFERENCES persons (id),
+    valid_to    TEXT NOT NULL,         -- last valid day
+    revoked_on  TEXT                   -- 失効日
+) STRICT;
+CREATE INDEX cards_person ON cards (person_id);
+
+-- Every qualification ever registered: rows are never deleted, a loss sets
+-- lost_on, so the table is the full history.
+CREATE TABLE qualifications (
+    id             INTEGER PRIMARY KEY,
+    person_id      INTEGER NOT NULL REFERENCES persons (id),
+    insurer_number TEXT NOT NULL REFERENCES insurers (number),
+    symbol         TEXT,
+    number         TEXT NOT NULL,
+    branch         TEXT,
+    relation       INTEGER NOT NULL CHECK (relation IN (1, 2)),
+    acquired_on    TEXT NOT NULL,
+    lost_on        TEXT,
+    burden_ratio   INTEGER CHECK (burden_ratio IN (1, 2, 3, 10)),
+    employer       TEXT,
+    visible        INTEGER NOT NULL DEFAULT 1 CHECK (visible IN (0, 1)),
+    CHECK (lost_on IS NULL OR lost_on > acquired_on)
+) STRICT;
+CREATE INDEX qualifications_person ON qualifications (person_id);
+CREATE INDEX qualifications_numbers ON qualifications (insurer_number, number, symbol, branch);
+
+-- Each change to a qualification, with the record as it stood after it.
+CREATE TABLE qualification_revisions (
+    id               INTEGER PRIMARY KEY,
+    qualification_id INTEGER NOT NULL REFERENCES qualifications (id),
+    recorded_at      TEXT NOT NULL,
+    action           TEXT NOT NULL,   -- register | lose | correct
+    snapshot         TEXT NOT NULL    -- JSON of onshi_core::Qualification
+) STRICT;
+CREATE INDEX qualification_revisions_q ON qualification_revisions (qualification_id);
+
+-- 資格確認履歴: every check an institution made, with what it was shown.
+CREATE TABLE check_history (
+    id                 INTEGER PRIMARY KEY,
+    institution_code   TEXT NOT NULL REFERENCES institutions (code),
+    checked_at         TEXT NOT NULL,  -- when (UTC, RFC 3339)
+    checked_on         TEXT NOT NULL,  -- 資格確認日
+    reference          TEXT NOT NULL,  -- card | numbers
+    certificate_serial TEXT,
+    insurer_number     TEXT,
+    symbol             TEXT,
+    number             TEXT,
+    branch             TEXT,
+    birth_date         TEXT,
+    person_id          INTEGER REFERENCES persons (id),
+    validity           INTEGER,
+    error_code         TEXT,
+    answer             TEXT NOT NULL   -- JSON of the answer as sent
+) STRICT;
+CREATE INDEX check_history_inst_day ON check_history (institution_code, checked_on);
+
+-- API tokens; only the SHA-256 of a token is kept.
+CREATE TABLE tokens (
+    id                 INTEGER PRIMARY KEY,
+    token_hash         TEXT NOT NULL UNIQUE,
+    role               TEXT NOT NULL,
+    institution_code   TEXT REFERENCES institutions (code),
+    insurer_number     TEXT REFERENCES insurers (number),
+    certificate_serial TEXT REFERENCES cards (serial),
+    label              TEXT NOT NULL,
+    created_at         TEXT NOT NULL
+) STRICT;
+"#,
+];

@@ -1,0 +1,135 @@
+//! `/api/v1`: the JSON API and its OpenAPI description.
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::Utc;
+use onshi_core::parse_iso_date;
+use onshi_registry::RegistryError;
+use onshi_registry::check::{self, CheckAnswer, CheckRequest, HistoryEntry, RawCheckRequest};
+use serde::Deserialize;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{IntoParams, Modify, OpenApi};
+
+use crate::AppState;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{ApiJson, Auth};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "onshi API",
+        description = "オンライン資格確認: checks by card or card numbers, and the check history (保発0710第1号)."
+    ),
+    paths(post_check, get_checks),
+    components(schemas(RawCheckRequest, CheckAnswer, HistoryEntry, ErrorBody)),
+    modifiers(&BearerAuth),
+    security(("bearer" = []))
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/checks", get(get_checks).post(post_check))
+        .route("/api/v1/openapi.json", get(openapi))
+        .route("/healthz", get(|| async { "ok" }))
+}
+
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+/// Runs blocking store work off the async runtime.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, RegistryError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "内部エラーが発生しました",
+            )
+        })?
+        .map_err(ApiError::from)
+}
+
+/// Check a patient's qualification (資格確認) by card or by card numbers.
+///
+/// The answer's `validity` is the OQSCD006 code: 1 有効, 2 資格(無効) (a card
+/// check shows the lost numbers; a number check shows nothing newer), 4 資格情報なし,
+/// 5 複数該当. The check is written to the calling institution's history.
+#[utoipa::path(
+    post,
+    path = "/api/v1/checks",
+    request_body = RawCheckRequest,
+    responses(
+        (status = 200, description = "The answer", body = CheckAnswer),
+        (status = 400, description = "Bad input (nothing written)", body = ErrorBody),
+        (status = 401, description = "No or unknown token", body = ErrorBody),
+        (status = 403, description = "Not an institution, or institution unknown", body = ErrorBody),
+        (status = 404, description = "certificate_unknown", body = ErrorBody),
+        (status = 413, description = "body_too_large", body = ErrorBody),
+        (status = 422, description = "certificate_expired / certificate_revoked", body = ErrorBody),
+    )
+)]
+async fn post_check(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    ApiJson(raw): ApiJson<RawCheckRequest>,
+) -> Result<Json<CheckAnswer>, ApiError> {
+    let institution = caller.institution()?.clone();
+    let request = CheckRequest::parse(&raw)?;
+    let store = state.store.clone();
+    let answer =
+        blocking(move || check::check(store.as_ref(), &institution, &request, Utc::now())).await?;
+    Ok(Json(answer))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+struct HistoryParams {
+    /// 資格確認日, YYYY-MM-DD.
+    date: Option<String>,
+}
+
+/// The calling institution's check history (資格確認履歴) for one 資格確認日.
+#[utoipa::path(
+    get,
+    path = "/api/v1/checks",
+    params(HistoryParams),
+    responses(
+        (status = 200, description = "Checks of that day, oldest first", body = [HistoryEntry]),
+        (status = 400, description = "Missing or bad date", body = ErrorBody),
+        (status = 401, description = "No or unknown token", body = ErrorBody),
+        (status = 403, description = "Not an institution", body = ErrorBody),
+    )
+)]
+async fn get_checks(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    Query(params): Query<HistoryParams>,
+) -> Result<Json<Vec<HistoryEntry>>, ApiError> {
+    let institution = caller.institution()?.clone();
+    let date = params
+        .date
+        .as_deref()
+        .ok_or(RegistryError::Missing("date"))?;
+    let on = parse_iso_date("date", date).map_err(RegistryError::from)?;
+    let store = state.store.clone();
+    let entries = blocking(move || check::history(store.as_ref(), &institution, on)).await?;
+    Ok(Json(entries))
+}

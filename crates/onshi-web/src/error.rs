@@ -1,0 +1,93 @@
+//! The one error shape of the API.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use onshi_registry::RegistryError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// An API error: status, stable code, Japanese message, and the field it is
+/// about where there is one.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: String,
+    pub message: String,
+    pub field: Option<String>,
+}
+
+/// The JSON body of every error response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable machine code, e.g. `insurer_number_check_digit`, `missing_field`,
+    /// `certificate_expired`.
+    pub code: String,
+    /// Japanese text for the clerk.
+    pub message: String,
+    /// The request field the error is about.
+    pub field: Option<String>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code: code.to_owned(),
+            message: message.into(),
+            field: None,
+        }
+    }
+}
+
+impl From<RegistryError> for ApiError {
+    fn from(e: RegistryError) -> Self {
+        use RegistryError as E;
+        let status = match &e {
+            E::Invalid(_) | E::Missing(_) | E::NotAllowed(_) | E::BadValue { .. } => {
+                StatusCode::BAD_REQUEST
+            }
+            E::CertificateUnknown | E::InsurerUnknown(_) => StatusCode::NOT_FOUND,
+            E::CertificateExpired { .. } | E::CertificateRevoked => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            E::InstitutionUnknown(_) | E::Forbidden => StatusCode::FORBIDDEN,
+            E::Unauthorized => StatusCode::UNAUTHORIZED,
+            E::Conflict(_) => StatusCode::CONFLICT,
+            E::Store(inner) => {
+                tracing::error!(error = %inner, "store failure");
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        };
+        Self {
+            status,
+            code: e.code().to_owned(),
+            message: e.to_string(),
+            field: e.field(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let unauthorized = self.status == StatusCode::UNAUTHORIZED;
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code,
+                message: self.message,
+                field: self.field,
+            },
+        };
+        let mut resp = (self.status, Json(body)).into_response();
+        if unauthorized {
+            resp.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        resp
+    }
+}
