@@ -57,6 +57,25 @@ pub fn parse_iso_date(field: &'static str, s: &str) -> Result<chrono::NaiveDate,
         .map_err(|_| ParseErrorKind::ImpossibleDate.at(field))
 }
 
+/// Parses a date as a clerk or a receipt computer writes a birth date: ISO
+/// `YYYY-MM-DD`, the オン資 XML `YYYYMMDD`, or any 和暦 form
+/// [`WarekiDate::parse`] takes (`昭和55年4月1日`, `S55.4.1`, `3550401`).
+/// A 和暦 day outside its era (平成31年5月1日) is refused, not shifted.
+pub fn parse_date_any(field: &'static str, s: &str) -> Result<chrono::NaiveDate, ParseError> {
+    let t = s.trim();
+    let b = t.as_bytes();
+    if b.len() == 10 && b[4] == b'-' {
+        return parse_iso_date(field, t);
+    }
+    if b.len() == 8 && b.iter().all(u8::is_ascii_digit) {
+        return chrono::NaiveDate::parse_from_str(t, "%Y%m%d")
+            .map_err(|_| ParseErrorKind::ImpossibleDate.at(field));
+    }
+    WarekiDate::parse(t)
+        .map(WarekiDate::to_gregorian)
+        .map_err(|e| e.for_field(field))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,6 +97,32 @@ mod tests {
         assert_eq!(
             parse_iso_date("d", "20230201"),
             Err(ParseErrorKind::DateFormat.at("d"))
+        );
+    }
+
+    #[test]
+    fn any_date_form() {
+        let want = chrono::NaiveDate::from_ymd_opt(1980, 4, 1).unwrap();
+        for s in [
+            "1980-04-01",
+            "19800401",
+            "昭和55年4月1日",
+            "S55.4.1",
+            "3550401",
+        ] {
+            assert_eq!(parse_date_any("birth_date", s).unwrap(), want, "{s}");
+        }
+        let e = parse_date_any("birth_date", "平成31年5月1日").unwrap_err();
+        assert_eq!((e.field, e.code()), ("birth_date", "wareki_out_of_era"));
+        assert_eq!(
+            parse_date_any("birth_date", "19800231").unwrap_err().code(),
+            "impossible_date"
+        );
+        assert_eq!(
+            parse_date_any("birth_date", "1980/04/01")
+                .unwrap_err()
+                .code(),
+            "invalid_wareki"
         );
     }
 }

@@ -14,7 +14,7 @@ use onshi_core::check::{
 use onshi_core::qualification::InsuranceNumbers;
 use onshi_core::{
     BranchNumber, CertificateSerial, InstitutionCode, InsuredNumber, InsuredSymbol, InsurerNumber,
-    ParseError, Validity, WarekiDate, parse_iso_date,
+    ParseError, Validity, WarekiDate, parse_date_any, parse_iso_date,
 };
 use onshi_store::{CheckQuery, CheckRow, NewCheck, PersonRow, QualificationRow, RegistryStore};
 use serde::{Deserialize, Serialize};
@@ -41,7 +41,7 @@ pub struct RawCheckRequest {
     pub insured_number: Option<String>,
     /// For `numbers`: 枝番, 2 digits. Without it every 枝番 matches.
     pub insured_branch: Option<String>,
-    /// For `numbers`: 生年月日, YYYY-MM-DD.
+    /// For `numbers`: 生年月日: YYYY-MM-DD, YYYYMMDD, or 和暦 (昭和55年4月1日, S55.4.1).
     pub birth_date: Option<String>,
     /// 資格確認日, YYYY-MM-DD: the date the check judges on.
     pub checked_on: Option<String>,
@@ -108,7 +108,7 @@ impl CheckRequest {
                     .map(|s| with_field(BranchNumber::parse(s), "insured_branch"))
                     .transpose()?;
                 let birth_date =
-                    parse_iso_date("birth_date", required(&raw.birth_date, "birth_date")?)?;
+                    parse_date_any("birth_date", required(&raw.birth_date, "birth_date")?)?;
                 CheckQuery::Numbers {
                     numbers: InsuranceNumbers::new(insurer, symbol, number, branch)?,
                     birth_date,
