@@ -1,0 +1,190 @@
+//! The `onshi` binary as a user runs it: demo, generate, fixture load, token
+//! issue, serve.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::{Value, json};
+
+fn onshi() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_onshi"))
+}
+
+struct Running(Child);
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts a server command and reads its stdout up to the `ONSHI_URL=` line,
+/// returning every `KEY=value` line seen.
+fn start(cmd: &mut Command) -> (Running, Vec<(String, String)>) {
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let out = child.stdout.take().unwrap();
+    let running = Running(child);
+    let mut vars = Vec::new();
+    for line in BufReader::new(out).lines() {
+        let line = line.unwrap();
+        if let Some((k, v)) = line.split_once('=')
+            && k.starts_with("ONSHI_")
+        {
+            let v = v.split_whitespace().next().unwrap_or_default().to_owned();
+            vars.push((k.to_owned(), v));
+            if k == "ONSHI_URL" {
+                break;
+            }
+        }
+    }
+    (running, vars)
+}
+
+fn var<'a>(vars: &'a [(String, String)], k: &str) -> &'a str {
+    &vars.iter().find(|(key, _)| key == k).unwrap().1
+}
+
+#[tokio::test]
+async fn demo_serves_the_three_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.sqlite");
+    let (_server, vars) = start(onshi().args(["demo", "--persons", "300", "--today", "2026-11-25", "--listen", "127.0.0.1:0", "--db"]).arg(&db));
+    let url = var(&vars, "ONSHI_URL");
+    let token = var(&vars, "ONSHI_TOKEN_INSTITUTION");
+    let http = reqwest::Client::new();
+    for (serial, validity) in [("DEMO-VALID", 1), ("DEMO-LOST", 2), ("DEMO-NONE", 4)] {
+        let a: Value = http
+            .post(format!("{url}/api/v1/checks"))
+            .bearer_auth(token)
+            .json(&json!({"reference": "card", "certificate_serial": serial, "checked_on": "2026-11-25"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(a["validity"], validity, "{serial}: {a}");
+    }
+    // A generated person's card also answers.
+    let a: Value = http
+        .post(format!("{url}/api/v1/checks"))
+        .bearer_auth(token)
+        .json(&json!({"reference": "card", "certificate_serial": "S1-0000000001", "checked_on": "2026-11-25"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(a["validity"].is_number() || a["error"]["code"] == "certificate_unknown", "{a}");
+}
+
+#[test]
+fn generate_is_deterministic() {
+    let dir = tempfile::tempdir().unwrap();
+    let counts = |name: &str| {
+        let db = dir.path().join(name);
+        let out = onshi()
+            .args(["generate", "--persons", "2000", "--seed", "5", "--as-of", "2026-11-25", "--chunk", "300", "--db"])
+            .arg(&db)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let a = counts("a.sqlite");
+    assert!(a.contains("generated 2000 persons"), "{a}");
+    assert_eq!(a, counts("b.sqlite"));
+}
+
+#[test]
+fn fixture_load_is_all_or_nothing_and_names_the_bad_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("f.sqlite");
+    let good = json!({
+        "insurers": [{"number": "01130012", "name": "全国健康保険協会東京支部"}],
+        "institutions": [{"code": "1311234567", "name": "テスト医院"}],
+        "persons": [{
+            "name": "山田 太郎", "kana": "ヤマダ タロウ", "birth_date": "1980-04-01", "sex": "male",
+            "address": "東京都千代田区霞が関1-2-3",
+            "cards": [{"serial": "F-1", "valid_to": "2030-03-31"}],
+            "qualifications": [{"insurer_number": "01130012", "symbol": "1", "number": "2", "branch": "00",
+                                 "relation": "insured", "acquired_on": "2015-04-01"}]
+        }]
+    });
+    let mut bad = good.clone();
+    bad["persons"][0]["cards"][0]["serial"] = json!("F-2");
+    bad["persons"][0]["qualifications"][0]["insurer_number"] = json!("01130013");
+    let mut unknown_insurer = good.clone();
+    unknown_insurer["persons"][0]["cards"][0]["serial"] = json!("F-3");
+    unknown_insurer["persons"][0]["qualifications"][0]["insurer_number"] = json!("39280003");
+    unknown_insurer["persons"][0]["qualifications"][0]["symbol"] = Value::Null;
+    unknown_insurer["persons"][0]["qualifications"][0]["branch"] = Value::Null;
+    unknown_insurer["persons"][0]["qualifications"][0]["number"] = json!("12345678");
+
+    let load = |v: &Value, name: &str| {
+        let f = dir.path().join(name);
+        std::fs::write(&f, v.to_string()).unwrap();
+        onshi().args(["fixture", "load", "--db"]).arg(&db).arg(&f).output().unwrap()
+    };
+    let ok = load(&good, "good.json");
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("1 persons"));
+
+    let e = load(&bad, "bad.json");
+    assert_eq!(e.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&e.stderr);
+    assert!(err.contains("persons[0].qualifications[0].insurer_number"), "{err}");
+    assert!(err.contains("検証番号"), "{err}");
+
+    let e = load(&unknown_insurer, "unknown.json");
+    assert_eq!(e.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&e.stderr).contains("39280003"));
+
+    // Loading the good file again collides on the card serial: nothing added.
+    let again = load(&good, "good.json");
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("conflict"));
+
+    // Only the first load landed: a patient token for F-1 works, F-2 and F-3 do not exist.
+    let token = |serial: &str| {
+        onshi().args(["token", "issue", "--role", "patient", "--serial", serial, "--db"]).arg(&db).output().unwrap()
+    };
+    assert!(token("F-1").status.success());
+    assert_eq!(token("F-2").status.code(), Some(2));
+    assert_eq!(token("F-3").status.code(), Some(2));
+}
+
+#[tokio::test]
+async fn token_issue_refuses_unknown_tenants_and_serve_accepts_issued_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.sqlite");
+    let generated = onshi().args(["generate", "--persons", "50", "--as-of", "2026-11-25", "--db"]).arg(&db).output().unwrap();
+    assert!(generated.status.success());
+
+    let issue = |args: &[&str]| onshi().args(["token", "issue", "--db"]).arg(&db).args(args).output().unwrap();
+    let unknown = issue(&["--role", "institution", "--institution", "1319999999"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("institution_unknown"));
+    let bad = issue(&["--role", "institution", "--institution", "13"]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("invalid_institution_code"));
+    let missing = issue(&["--role", "insurer"]);
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("missing_field"));
+
+    // Generated institutions: 1311000000 is the first Tokyo clinic.
+    let ok = issue(&["--role", "institution", "--institution", "1311000000"]);
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let token = String::from_utf8(ok.stdout).unwrap().trim().to_owned();
+    assert!(token.starts_with("onshi_"));
+
+    let (_server, vars) = start(onshi().args(["serve", "--listen", "127.0.0.1:0", "--db"]).arg(&db));
+    let url = var(&vars, "ONSHI_URL");
+    let resp = reqwest::Client::new()
+        .get(format!("{url}/api/v1/checks?date=2026-11-25"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(resp.json::<Value>().await.unwrap(), json!([]));
+}
