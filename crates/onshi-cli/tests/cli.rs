@@ -21,7 +21,11 @@ impl Drop for Running {
 /// Starts a server command and reads its stdout up to the `ONSHI_URL=` line,
 /// returning every `KEY=value` line seen.
 fn start(cmd: &mut Command) -> (Running, Vec<(String, String)>) {
-    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let out = child.stdout.take().unwrap();
     let running = Running(child);
     let mut vars = Vec::new();
@@ -48,7 +52,20 @@ fn var<'a>(vars: &'a [(String, String)], k: &str) -> &'a str {
 async fn demo_serves_the_three_answers() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("demo.sqlite");
-    let (_server, vars) = start(onshi().args(["demo", "--persons", "300", "--today", "2026-11-25", "--listen", "127.0.0.1:0", "--db"]).arg(&db));
+    let (_server, vars) = start(
+        onshi()
+            .args([
+                "demo",
+                "--persons",
+                "300",
+                "--today",
+                "2026-11-25",
+                "--listen",
+                "127.0.0.1:0",
+                "--db",
+            ])
+            .arg(&db),
+    );
     let url = var(&vars, "ONSHI_URL");
     let token = var(&vars, "ONSHI_TOKEN_INSTITUTION");
     let http = reqwest::Client::new();
@@ -76,7 +93,10 @@ async fn demo_serves_the_three_answers() {
         .json()
         .await
         .unwrap();
-    assert!(a["validity"].is_number() || a["error"]["code"] == "certificate_unknown", "{a}");
+    assert!(
+        a["validity"].is_number() || a["error"]["code"] == "certificate_unknown",
+        "{a}"
+    );
 }
 
 #[test]
@@ -85,11 +105,26 @@ fn generate_is_deterministic() {
     let counts = |name: &str| {
         let db = dir.path().join(name);
         let out = onshi()
-            .args(["generate", "--persons", "2000", "--seed", "5", "--as-of", "2026-11-25", "--chunk", "300", "--db"])
+            .args([
+                "generate",
+                "--persons",
+                "2000",
+                "--seed",
+                "5",
+                "--as-of",
+                "2026-11-25",
+                "--chunk",
+                "300",
+                "--db",
+            ])
             .arg(&db)
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     };
     let a = counts("a.sqlite");
@@ -125,16 +160,28 @@ fn fixture_load_is_all_or_nothing_and_names_the_bad_value() {
     let load = |v: &Value, name: &str| {
         let f = dir.path().join(name);
         std::fs::write(&f, v.to_string()).unwrap();
-        onshi().args(["fixture", "load", "--db"]).arg(&db).arg(&f).output().unwrap()
+        onshi()
+            .args(["fixture", "load", "--db"])
+            .arg(&db)
+            .arg(&f)
+            .output()
+            .unwrap()
     };
     let ok = load(&good, "good.json");
-    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
     assert!(String::from_utf8_lossy(&ok.stdout).contains("1 persons"));
 
     let e = load(&bad, "bad.json");
     assert_eq!(e.status.code(), Some(2));
     let err = String::from_utf8_lossy(&e.stderr);
-    assert!(err.contains("persons[0].qualifications[0].insurer_number"), "{err}");
+    assert!(
+        err.contains("persons[0].qualifications[0].insurer_number"),
+        "{err}"
+    );
     assert!(err.contains("検証番号"), "{err}");
 
     let e = load(&unknown_insurer, "unknown.json");
@@ -148,7 +195,13 @@ fn fixture_load_is_all_or_nothing_and_names_the_bad_value() {
 
     // Only the first load landed: a patient token for F-1 works, F-2 and F-3 do not exist.
     let token = |serial: &str| {
-        onshi().args(["token", "issue", "--role", "patient", "--serial", serial, "--db"]).arg(&db).output().unwrap()
+        onshi()
+            .args([
+                "token", "issue", "--role", "patient", "--serial", serial, "--db",
+            ])
+            .arg(&db)
+            .output()
+            .unwrap()
     };
     assert!(token("F-1").status.success());
     assert_eq!(token("F-2").status.code(), Some(2));
@@ -159,10 +212,28 @@ fn fixture_load_is_all_or_nothing_and_names_the_bad_value() {
 async fn token_issue_refuses_unknown_tenants_and_serve_accepts_issued_tokens() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("t.sqlite");
-    let generated = onshi().args(["generate", "--persons", "50", "--as-of", "2026-11-25", "--db"]).arg(&db).output().unwrap();
+    let generated = onshi()
+        .args([
+            "generate",
+            "--persons",
+            "50",
+            "--as-of",
+            "2026-11-25",
+            "--db",
+        ])
+        .arg(&db)
+        .output()
+        .unwrap();
     assert!(generated.status.success());
 
-    let issue = |args: &[&str]| onshi().args(["token", "issue", "--db"]).arg(&db).args(args).output().unwrap();
+    let issue = |args: &[&str]| {
+        onshi()
+            .args(["token", "issue", "--db"])
+            .arg(&db)
+            .args(args)
+            .output()
+            .unwrap()
+    };
     let unknown = issue(&["--role", "institution", "--institution", "1319999999"]);
     assert_eq!(unknown.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("institution_unknown"));
@@ -173,11 +244,19 @@ async fn token_issue_refuses_unknown_tenants_and_serve_accepts_issued_tokens() {
 
     // Generated institutions: 1311000000 is the first Tokyo clinic.
     let ok = issue(&["--role", "institution", "--institution", "1311000000"]);
-    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
     let token = String::from_utf8(ok.stdout).unwrap().trim().to_owned();
     assert!(token.starts_with("onshi_"));
 
-    let (_server, vars) = start(onshi().args(["serve", "--listen", "127.0.0.1:0", "--db"]).arg(&db));
+    let (_server, vars) = start(
+        onshi()
+            .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+            .arg(&db),
+    );
     let url = var(&vars, "ONSHI_URL");
     let resp = reqwest::Client::new()
         .get(format!("{url}/api/v1/checks?date=2026-11-25"))

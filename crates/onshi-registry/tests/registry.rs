@@ -45,12 +45,28 @@ fn tokens_are_stored_hashed_and_resolve_to_their_tenant() {
     let (_d, store) = setup();
     let caller = Caller::Patient(CertificateSerial::parse("DEMO-LOST").unwrap());
     let token = auth::issue_token(&store, &caller, "t", "t").unwrap();
-    assert!(store.token_by_hash(&token).unwrap().is_none(), "the raw token must not be a key");
-    assert!(store.token_by_hash(&auth::token_hash(&token)).unwrap().is_some());
+    assert!(
+        store.token_by_hash(&token).unwrap().is_none(),
+        "the raw token must not be a key"
+    );
+    assert!(
+        store
+            .token_by_hash(&auth::token_hash(&token))
+            .unwrap()
+            .is_some()
+    );
     assert_eq!(auth::authenticate(&store, &token).unwrap(), caller);
     let mut wrong = token.clone();
     wrong.replace_range(10..11, if &token[10..11] == "0" { "1" } else { "0" });
-    assert!(matches!(auth::authenticate(&store, &wrong), Err(RegistryError::Unauthorized)));
+    assert!(matches!(
+        auth::authenticate(&store, &wrong),
+        Err(RegistryError::Unauthorized)
+    ));
     let unknown = Caller::Patient(CertificateSerial::parse("NOPE").unwrap());
-    assert_eq!(auth::issue_token(&store, &unknown, "t", "t").unwrap_err().code(), "certificate_unknown");
+    assert_eq!(
+        auth::issue_token(&store, &unknown, "t", "t")
+            .unwrap_err()
+            .code(),
+        "certificate_unknown"
+    );
 }
