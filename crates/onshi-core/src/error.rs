@@ -38,6 +38,8 @@ pub enum ParseErrorKind {
     InstitutionCode,
     #[error("電子証明書のシリアル番号は英数字1〜64文字です")]
     CertificateSerial,
+    #[error("個人の照会キーは英数字1〜32文字です")]
+    PersonRef,
     #[error("日付は YYYY-MM-DD の形で入力してください")]
     DateFormat,
     #[error("存在しない日付です")]
@@ -83,6 +85,7 @@ impl ParseErrorKind {
             Self::KoukiNumber => "invalid_kouki_number",
             Self::InstitutionCode => "invalid_institution_code",
             Self::CertificateSerial => "invalid_certificate_serial",
+            Self::PersonRef => "invalid_person_ref",
             Self::DateFormat => "invalid_date",
             Self::ImpossibleDate => "impossible_date",
             Self::WarekiFormat => "invalid_wareki",

@@ -409,6 +409,49 @@ impl From<CertificateSerial> for String {
     }
 }
 
+/// The registry's link key for a resident: the stand-in for what the real
+/// system receives from J-LIS (機関別符号) when an insurer registers a member by
+/// My Number. It is never a My Number. 1–32 ASCII letters, digits or hyphens.
+/// A patient sees only its last 4 characters (the identity check of the self view).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct PersonRef(String);
+
+impl PersonRef {
+    pub fn parse(s: &str) -> Result<Self, ParseError> {
+        let t = s.trim();
+        let ok = (1..=32).contains(&t.len())
+            && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        if !ok {
+            return Err(ParseErrorKind::PersonRef.at("person_ref"));
+        }
+        Ok(Self(t.to_owned()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    /// The last 4 characters, for the patient's identity check.
+    pub fn last4(&self) -> &str {
+        &self.0[self.0.len().saturating_sub(4)..]
+    }
+}
+impl fmt::Display for PersonRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl TryFrom<String> for PersonRef {
+    type Error = ParseError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+impl From<PersonRef> for String {
+    fn from(v: PersonRef) -> Self {
+        v.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -512,6 +555,9 @@ mod tests {
         assert!(InstitutionCode::parse("131234567").is_err());
         assert!(CertificateSerial::parse("SN-0001").is_ok());
         assert!(CertificateSerial::parse("SN 0001").is_err());
+        assert_eq!(PersonRef::parse("P0000001234").unwrap().last4(), "1234");
+        assert_eq!(PersonRef::parse("AB").unwrap().last4(), "AB");
+        assert!(PersonRef::parse("").is_err());
     }
 
     proptest! {
@@ -546,6 +592,7 @@ mod tests {
             let _ = BranchNumber::parse(&s);
             let _ = InstitutionCode::parse(&s);
             let _ = CertificateSerial::parse(&s);
+            let _ = PersonRef::parse(&s);
         }
     }
 }

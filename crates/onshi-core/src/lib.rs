@@ -9,9 +9,10 @@
 //! | module | holds |
 //! | --- | --- |
 //! | [`error`] | [`ParseError`], the typed reason a value was refused, with a stable code and Japanese text |
-//! | [`ids`] | [`InsurerNumber`] (検証番号, 法別番号), [`InsuredSymbol`], [`InsuredNumber`], [`BranchNumber`], [`InstitutionCode`], [`CertificateSerial`] |
+//! | [`ids`] | [`InsurerNumber`] (検証番号, 法別番号), [`InsuredSymbol`], [`InsuredNumber`], [`BranchNumber`], [`InstitutionCode`], [`CertificateSerial`], [`PersonRef`] |
 //! | [`wareki`] | [`WarekiDate`] and [`Era`]: 和暦 with exact era boundaries |
 //! | [`kana`] | normalisation of kana, names and addresses used for matching |
+//! | [`matching`] | the 5-attribute match of a registration against the resident record |
 //! | [`person`] | [`Person`], [`Sex`], [`PersonName`], [`KanaName`], [`Address`] |
 //! | [`qualification`] | [`Qualification`] (資格) and [`Relation`] (本人/家族) |
 //! | [`burden`] | [`BurdenRatio`] and the ratio by age (DOMAIN §5) |
@@ -26,6 +27,7 @@ pub mod check;
 pub mod error;
 pub mod ids;
 pub mod kana;
+pub mod matching;
 pub mod person;
 pub mod qualification;
 pub mod wareki;
@@ -35,7 +37,7 @@ pub use check::{CertificateStatus, Validity};
 pub use error::{ParseError, ParseErrorKind};
 pub use ids::{
     BranchNumber, CertificateSerial, InstitutionCode, InsuranceKind, InsuredNumber, InsuredSymbol,
-    InsurerNumber, Payer,
+    InsurerNumber, Payer, PersonRef,
 };
 pub use person::{Address, KanaName, Person, PersonName, Sex};
 pub use qualification::{Qualification, Relation};

@@ -62,6 +62,7 @@ fn years_ago(d: NaiveDate, y: u32, extra_days: u64) -> NaiveDate {
 }
 
 struct P<'a> {
+    person_ref: &'a str,
     name: &'a str,
     kana: &'a str,
     birth: NaiveDate,
@@ -106,7 +107,7 @@ fn q<'a>(
 
 fn to_json(p: &P<'_>) -> serde_json::Value {
     serde_json::json!({
-        "name": p.name, "kana": p.kana, "birth_date": p.birth, "sex": p.sex, "address": p.address,
+        "person_ref": p.person_ref, "name": p.name, "kana": p.kana, "birth_date": p.birth, "sex": p.sex, "address": p.address,
         "cards": p.card.iter().map(|(s, v, r)| serde_json::json!({"serial": s, "valid_to": v, "revoked_on": r})).collect::<Vec<_>>(),
         "qualifications": p.quals.iter().map(|q| serde_json::json!({
             "insurer_number": q.insurer, "symbol": q.symbol, "number": q.number, "branch": q.branch,
@@ -128,6 +129,7 @@ pub fn demo(today: NaiveDate) -> Result<(Fixture, Vec<DemoCase>), ParseError> {
             "有効：協会けんぽ本人 3割",
             "1",
             P {
+                person_ref: "R-VALID",
                 name: "山田 太郎",
                 kana: "ヤマダ タロウ",
                 birth: years_ago(today, 46, 10),
@@ -152,6 +154,7 @@ pub fn demo(today: NaiveDate) -> Result<(Fixture, Vec<DemoCase>), ParseError> {
             "資格(無効)：退職して新しい資格が未登録（旧記号番号が表示される）",
             "2",
             P {
+                person_ref: "R-LOST",
                 name: "佐藤 花子",
                 kana: "サトウ ハナコ",
                 birth: years_ago(today, 34, 100),
@@ -176,6 +179,7 @@ pub fn demo(today: NaiveDate) -> Result<(Fixture, Vec<DemoCase>), ParseError> {
             "資格情報なし：保険者の登録がまだない",
             "4",
             P {
+                person_ref: "R-NONE",
                 name: "鈴木 一郎",
                 kana: "スズキ イチロウ",
                 birth: years_ago(today, 22, 200),
@@ -190,6 +194,7 @@ pub fn demo(today: NaiveDate) -> Result<(Fixture, Vec<DemoCase>), ParseError> {
             "転職済：新しい資格が登録済み（カードでは新資格が有効、旧記号番号では資格(無効)）",
             "1",
             P {
+                person_ref: "R-CHANGED",
                 name: "高橋 健",
                 kana: "タカハシ ケン",
                 birth: years_ago(today, 39, 50),
@@ -227,6 +232,7 @@ pub fn demo(today: NaiveDate) -> Result<(Fixture, Vec<DemoCase>), ParseError> {
             "電子証明書の期限切れ（3か月の猶予中：資格確認のみ可）",
             "1",
             P {
+                person_ref: "R-GRACE",
                 name: "田中 美咲",
                 kana: "タナカ ミサキ",
                 birth: years_ago(today, 28, 5),
@@ -248,6 +254,7 @@ pub fn demo(today: NaiveDate) -> Result<(Fixture, Vec<DemoCase>), ParseError> {
             "電子証明書の期限切れ（猶予も経過）",
             "certificate_expired",
             P {
+                person_ref: "R-EXPIRED",
                 name: "伊藤 誠",
                 kana: "イトウ マコト",
                 birth: years_ago(today, 55, 80),
@@ -269,6 +276,7 @@ pub fn demo(today: NaiveDate) -> Result<(Fixture, Vec<DemoCase>), ParseError> {
             "電子証明書の失効",
             "certificate_revoked",
             P {
+                person_ref: "R-REVOKED",
                 name: "渡辺 由美",
                 kana: "ワタナベ ユミ",
                 birth: years_ago(today, 41, 3),
@@ -290,6 +298,7 @@ pub fn demo(today: NaiveDate) -> Result<(Fixture, Vec<DemoCase>), ParseError> {
             "未就学児：家族 2割",
             "1",
             P {
+                person_ref: "R-PRESCHOOL",
                 name: "山本 陽翔",
                 kana: "ヤマモト ハルト",
                 birth: years_ago(today, 4, 20),
@@ -315,6 +324,7 @@ pub fn demo(today: NaiveDate) -> Result<(Fixture, Vec<DemoCase>), ParseError> {
             "70〜74歳：高齢受給者 2割",
             "1",
             P {
+                person_ref: "R-ELDERLY",
                 name: "中村 修",
                 kana: "ナカムラ オサム",
                 birth: years_ago(today, 72, 40),
@@ -339,6 +349,7 @@ pub fn demo(today: NaiveDate) -> Result<(Fixture, Vec<DemoCase>), ParseError> {
             "後期高齢者医療 1割",
             "1",
             P {
+                person_ref: "R-KOUKI",
                 name: "小林 茂",
                 kana: "コバヤシ シゲル",
                 birth: years_ago(today, 81, 60),
@@ -363,6 +374,7 @@ pub fn demo(today: NaiveDate) -> Result<(Fixture, Vec<DemoCase>), ParseError> {
             "双子：枝番なしの記号番号照会は複数該当",
             "5",
             P {
+                person_ref: "R-TWIN-A",
                 name: "加藤 蓮",
                 kana: "カトウ レン",
                 birth: twins_birth,
@@ -387,6 +399,7 @@ pub fn demo(today: NaiveDate) -> Result<(Fixture, Vec<DemoCase>), ParseError> {
             "双子のもう一人",
             "1",
             P {
+                person_ref: "R-TWIN-B",
                 name: "加藤 湊",
                 kana: "カトウ ミナト",
                 birth: twins_birth,

@@ -7,6 +7,7 @@
 //!   "insurers":     [{ "number": "01130012", "name": "全国健康保険協会東京支部" }],
 //!   "institutions": [{ "code": "1310000017", "name": "霞が関クリニック", "phone": "03-0000-0000" }],
 //!   "persons": [{
+//!     "person_ref": "R-0001",
 //!     "name": "山田 太郎", "kana": "ヤマダ タロウ", "birth_date": "1980-04-01",
 //!     "sex": "male", "address": "東京都千代田区霞が関1-2-3",
 //!     "cards": [{ "serial": "DEMO-0001", "valid_to": "2030-03-31", "revoked_on": null }],
@@ -27,7 +28,7 @@ use chrono::NaiveDate;
 use onshi_core::qualification::InsuranceNumbers;
 use onshi_core::{
     Address, BranchNumber, BurdenRatio, InstitutionCode, InsuredNumber, InsuredSymbol,
-    InsurerNumber, KanaName, Person, PersonName, Qualification, Relation, Sex,
+    InsurerNumber, KanaName, Person, PersonName, PersonRef, Qualification, Relation, Sex,
 };
 use onshi_store::{
     Batch, BatchCounts, InstitutionRow, InsurerRow, NewCard, NewPerson, RegistryStore,
@@ -66,6 +67,10 @@ pub struct FixtureInstitution {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FixturePerson {
+    /// The resident link key the insurer registers against; assigned as
+    /// `P` + 10-digit id when absent.
+    #[serde(default)]
+    pub person_ref: Option<PersonRef>,
     pub name: PersonName,
     pub kana: KanaName,
     pub birth_date: NaiveDate,
@@ -135,6 +140,7 @@ impl FixtureQualification {
 impl FixturePerson {
     pub fn from_new_person(p: &NewPerson) -> Self {
         Self {
+            person_ref: p.person_ref.clone(),
             name: p.person.name.clone(),
             kana: p.person.kana.clone(),
             birth_date: p.person.birth_date,
@@ -182,6 +188,7 @@ pub fn to_batch(store: &dyn RegistryStore, f: &Fixture) -> Result<Batch, Registr
             quals.push(qual);
         }
         persons.push(NewPerson {
+            person_ref: p.person_ref.clone(),
             person: Person {
                 name: p.name.clone(),
                 kana: p.kana.clone(),

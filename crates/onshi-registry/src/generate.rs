@@ -14,8 +14,8 @@ use onshi_core::burden::day_reaching_age;
 use onshi_core::qualification::InsuranceNumbers;
 use onshi_core::{
     Address, BranchNumber, BurdenRatio, CertificateSerial, InstitutionCode, InsuredNumber,
-    InsuredSymbol, InsurerNumber, KanaName, ParseError, Person, PersonName, Qualification,
-    Relation, Sex,
+    InsuredSymbol, InsurerNumber, KanaName, ParseError, Person, PersonName, PersonRef,
+    Qualification, Relation, Sex,
 };
 use onshi_store::{
     Batch, BatchCounts, InstitutionRow, InsurerRow, NewCard, NewPerson, RegistryStore,
@@ -344,6 +344,7 @@ pub fn person(
         }
     }
     Ok(NewPerson {
+        person_ref: Some(PersonRef::parse(&format!("G{seed:x}-{index:010}"))?),
         person,
         cards,
         qualifications: quals,

@@ -22,7 +22,7 @@ pub use sqlite::SqliteStore;
 
 use chrono::NaiveDate;
 use onshi_core::qualification::InsuranceNumbers;
-use onshi_core::{CertificateSerial, InstitutionCode, InsurerNumber};
+use onshi_core::{CertificateSerial, InstitutionCode, InsurerNumber, PersonRef};
 
 /// Why a store call failed.
 #[derive(Debug, thiserror::Error)]
@@ -76,3 +76,87 @@ pub trait RegistryStore: Send + Sync {
     /// Counts of the main tables, for progress and tests.
     fn counts(&self) -> Result<TableCounts>;
 }
+
+/// What the insurer side needs: registrations with the 5-attribute match,
+/// losses, corrections, idempotency, the insurer's own records and reports.
+///
+/// Every write is one transaction that also claims its Idempotency-Key (when
+/// given) and stores the answer `respond` builds, so a retry can never see a
+/// half-applied write or a different answer.
+pub trait InsurerStore: Send + Sync {
+    fn person_by_ref(&self, person_ref: &PersonRef) -> Result<Option<PersonRow>>;
+
+    /// Registers `regs` for `insurer` in one transaction. Each row is matched
+    /// (`onshi_core::matching::differing`) against the resident record; a
+    /// mismatched row is stored invisible, or rejected when
+    /// `reject_mismatch`. Any rejected row rolls the whole batch back.
+    fn register(
+        &self,
+        insurer: &InsurerNumber,
+        regs: &[Registration],
+        reject_mismatch: bool,
+        recorded_at: &str,
+        claim: Option<&IdemClaim>,
+        respond: &dyn Fn(&RegisterOutcome) -> StoredResponse,
+    ) -> Result<Idem<RegisterOutcome>>;
+
+    /// Records the 資格喪失日 of one of `insurer`'s qualifications. `None`
+    /// when it has no such record.
+    fn lose(
+        &self,
+        insurer: &InsurerNumber,
+        id: i64,
+        lost_on: NaiveDate,
+        recorded_at: &str,
+        claim: Option<&IdemClaim>,
+        respond: &dyn Fn(&InsurerRecord) -> StoredResponse,
+    ) -> Result<Idem<Option<InsurerRecord>>>;
+
+    /// Replaces one of `insurer`'s qualifications by `reg` and re-runs the
+    /// match. `None` when it has no such record; a `reg` whose person_ref is
+    /// unknown is a [`StoreError::Conflict`].
+    fn correct(
+        &self,
+        insurer: &InsurerNumber,
+        id: i64,
+        reg: &Registration,
+        recorded_at: &str,
+        claim: Option<&IdemClaim>,
+        respond: &dyn Fn(&InsurerRecord) -> StoredResponse,
+    ) -> Result<Idem<Option<InsurerRecord>>>;
+
+    fn insurer_record(&self, insurer: &InsurerNumber, id: i64) -> Result<Option<InsurerRecord>>;
+
+    /// The insurer's records, newest first; only mismatches when asked.
+    fn insurer_records(
+        &self,
+        insurer: &InsurerNumber,
+        mismatch_only: bool,
+        limit: u32,
+        offset: u32,
+    ) -> Result<Vec<InsurerRecord>>;
+
+    fn revisions(&self, insurer: &InsurerNumber, id: i64) -> Result<Vec<RevisionRow>>;
+
+    /// Per day in `[from, to]`: card checks of people who were this insurer's
+    /// members that day, and how many answered 資格(無効) or 資格情報なし.
+    fn check_report(
+        &self,
+        insurer: &InsurerNumber,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<DayCount>>;
+
+    /// Registrations made in `[from, to]` (by registration time) that arrived
+    /// after the member's first check within the qualification's validity.
+    fn late_registrations(
+        &self,
+        insurer: &InsurerNumber,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<LateRegistration>>;
+}
+
+/// Everything onshi stores, behind one object.
+pub trait Store: RegistryStore + InsurerStore {}
+impl<T: RegistryStore + InsurerStore> Store for T {}

@@ -104,4 +104,34 @@ CREATE TABLE tokens (
     created_at         TEXT NOT NULL
 ) STRICT;
 "#,
+    // 2: the insurer side: resident link keys, the 5-attribute match,
+    // registration times, idempotency keys.
+    r#"
+ALTER TABLE persons ADD COLUMN person_ref TEXT;
+UPDATE persons SET person_ref = printf('P%010d', id) WHERE person_ref IS NULL;
+CREATE UNIQUE INDEX persons_ref ON persons (person_ref);
+
+-- When the insurer's registration arrived (not the 資格取得日).
+ALTER TABLE qualifications ADD COLUMN registered_at TEXT NOT NULL DEFAULT '';
+-- The 5 attributes as the insurer declared them (JSON of onshi_core::Person);
+-- NULL for rows loaded as reference data, which matched by construction.
+ALTER TABLE qualifications ADD COLUMN declared TEXT;
+-- Comma-separated onshi_core::matching::Attribute names that differ; NULL when
+-- matched. A row with a mismatch has visible = 0.
+ALTER TABLE qualifications ADD COLUMN mismatch TEXT;
+CREATE INDEX qualifications_insurer ON qualifications (insurer_number, visible);
+CREATE INDEX check_history_person ON check_history (person_id, checked_on);
+
+-- Idempotency-Key of each successful write: a retry with the same key and
+-- body gets the stored answer; another body under the same key is refused.
+CREATE TABLE idempotency_keys (
+    scope        TEXT NOT NULL,      -- the caller, e.g. insurer:01130012
+    key          TEXT NOT NULL,
+    request_hash TEXT NOT NULL,      -- SHA-256 of the request body
+    status       INTEGER NOT NULL,
+    response     TEXT NOT NULL,
+    created_at   TEXT NOT NULL,
+    PRIMARY KEY (scope, key)
+) STRICT;
+"#,
 ];

@@ -1,7 +1,10 @@
 //! The rows the store reads and writes, built from `onshi-core` types.
 
 use chrono::NaiveDate;
-use onshi_core::{CertificateSerial, InstitutionCode, InsurerNumber, Person, Qualification};
+use onshi_core::matching::Attribute;
+use onshi_core::{
+    CertificateSerial, InstitutionCode, InsurerNumber, Person, PersonRef, Qualification,
+};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,6 +23,7 @@ pub struct InstitutionRow {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PersonRow {
     pub id: i64,
+    pub person_ref: PersonRef,
     pub person: Person,
 }
 
@@ -49,6 +53,8 @@ pub struct QualificationRow {
 /// A person to create, with their cards and qualifications.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewPerson {
+    /// The resident link key; `None` lets the store assign `P` + 10-digit id.
+    pub person_ref: Option<PersonRef>,
     pub person: Person,
     pub cards: Vec<NewCard>,
     pub qualifications: Vec<Qualification>,
@@ -141,4 +147,119 @@ pub struct TokenRow {
     pub insurer: Option<InsurerNumber>,
     pub certificate_serial: Option<CertificateSerial>,
     pub label: String,
+}
+
+/// What an insurer submits to register (or correct) a member's qualification:
+/// the resident it links to, the 5 attributes as the insurer holds them, and
+/// the qualification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Registration {
+    pub person_ref: PersonRef,
+    pub declared: Person,
+    pub qualification: Qualification,
+}
+
+/// An Idempotency-Key claim on a write: who, which key, which body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdemClaim {
+    pub scope: String,
+    pub key: String,
+    pub request_hash: String,
+}
+
+/// The answer stored with an idempotency key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredResponse {
+    pub status: u16,
+    pub body: serde_json::Value,
+}
+
+/// The result of an idempotent write.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Idem<T> {
+    /// The write ran now.
+    Fresh(T),
+    /// The same key and body were seen before: the first answer.
+    Replay(StoredResponse),
+    /// The key was used before with another body; nothing was written.
+    KeyReused,
+}
+
+/// What happened to one row of a registration batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum RowOutcome {
+    /// Stored; visible to checks when `mismatch` is empty.
+    Registered { id: i64, mismatch: Vec<Attribute> },
+    /// Good, but not stored because another row of the batch was rejected.
+    Valid { mismatch: Vec<Attribute> },
+    /// No resident has this person_ref; nothing stored.
+    PersonUnknown,
+    /// Refused because the attributes differ and the batch rejects mismatches.
+    Mismatch { mismatch: Vec<Attribute> },
+}
+
+impl RowOutcome {
+    pub fn is_reject(&self) -> bool {
+        matches!(
+            self,
+            RowOutcome::PersonUnknown | RowOutcome::Mismatch { .. }
+        )
+    }
+}
+
+/// A registration batch's outcome; `committed` is false when any row was
+/// rejected, in which case nothing at all was written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RegisterOutcome {
+    pub committed: bool,
+    pub rows: Vec<RowOutcome>,
+}
+
+/// A qualification as its insurer sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InsurerRecord {
+    pub id: i64,
+    pub person_ref: PersonRef,
+    /// The 5 attributes as the insurer declared them (the resident record's
+    /// for rows loaded as reference data).
+    pub declared: Person,
+    pub qualification: Qualification,
+    pub insurer_name: String,
+    /// Visible to checks (matched).
+    pub visible: bool,
+    pub mismatch: Vec<Attribute>,
+    pub registered_at: String,
+}
+
+/// One change to a qualification.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RevisionRow {
+    pub recorded_at: String,
+    pub action: String,
+    pub snapshot: serde_json::Value,
+}
+
+/// Checks of an insurer's members on one day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct DayCount {
+    pub day: NaiveDate,
+    /// Card checks of people who were members that day.
+    pub checks: u64,
+    /// …answered 資格(無効).
+    pub invalid: u64,
+    /// …answered 資格情報なし.
+    pub no_information: u64,
+}
+
+/// A registration that arrived after the member had already been checked at
+/// a clinic within its validity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LateRegistration {
+    pub id: i64,
+    pub person_ref: PersonRef,
+    pub acquired_on: NaiveDate,
+    pub registered_at: String,
+    pub first_visit_at: String,
+    pub first_visit_on: NaiveDate,
 }

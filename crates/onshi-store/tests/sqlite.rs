@@ -48,6 +48,7 @@ fn batch(serial: &str) -> Batch {
             phone: None,
         }],
         persons: vec![NewPerson {
+            person_ref: None,
             person: person("髙橋 花子", "たかはし はなこ", "1990-01-02"),
             cards: vec![NewCard {
                 serial: CertificateSerial::parse(serial).unwrap(),
@@ -91,6 +92,7 @@ fn batch_round_trip_and_lookups() {
         .unwrap();
     let p = s.person(card.person_id).unwrap().unwrap();
     assert_eq!(p.person.kana.as_str(), "タカハシ ハナコ");
+    assert_eq!(p.person_ref.as_str(), format!("P{:010}", p.id));
     let qs = s.visible_qualifications_of(card.person_id).unwrap();
     assert_eq!(qs.len(), 2);
     assert_eq!(qs[0].qualification.lost_on, Some(d("2020-04-01")));

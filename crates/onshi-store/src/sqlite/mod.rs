@@ -3,16 +3,19 @@
 use std::path::Path;
 
 use chrono::NaiveDate;
+use onshi_core::matching::Attribute;
 use onshi_core::qualification::InsuranceNumbers;
 use onshi_core::{
     Address, BranchNumber, BurdenRatio, CertificateSerial, InstitutionCode, InsuredNumber,
-    InsuredSymbol, InsurerNumber, KanaName, ParseError, Person, PersonName, Qualification,
-    Relation, Sex,
+    InsuredSymbol, InsurerNumber, KanaName, ParseError, Person, PersonName, PersonRef,
+    Qualification, Relation, Sex,
 };
 use r2d2::{Pool, PooledConnection};
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::types::Type;
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
+
+mod insurer;
 
 use crate::migrations;
 use crate::records::*;
@@ -48,7 +51,7 @@ impl SqliteStore {
         Ok(store)
     }
 
-    fn conn(&self) -> Result<PooledConnection<SqliteConnectionManager>> {
+    pub(crate) fn conn(&self) -> Result<PooledConnection<SqliteConnectionManager>> {
         Ok(self.pool.get()?)
     }
 
@@ -73,7 +76,7 @@ fn migrate(c: &mut Connection) -> Result<()> {
 }
 
 /// Turns constraint failures into [`StoreError::Conflict`].
-fn classify(e: rusqlite::Error) -> StoreError {
+pub(crate) fn classify(e: rusqlite::Error) -> StoreError {
     match &e {
         rusqlite::Error::SqliteFailure(f, msg)
             if f.code == rusqlite::ErrorCode::ConstraintViolation =>
@@ -84,15 +87,15 @@ fn classify(e: rusqlite::Error) -> StoreError {
     }
 }
 
-fn corrupt(idx: usize, e: ParseError) -> rusqlite::Error {
+pub(crate) fn corrupt(idx: usize, e: ParseError) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(idx, Type::Text, Box::new(e))
 }
 
-fn parsed<T>(idx: usize, r: std::result::Result<T, ParseError>) -> rusqlite::Result<T> {
+pub(crate) fn parsed<T>(idx: usize, r: std::result::Result<T, ParseError>) -> rusqlite::Result<T> {
     r.map_err(|e| corrupt(idx, e))
 }
 
-fn opt_parsed<T>(
+pub(crate) fn opt_parsed<T>(
     row: &Row<'_>,
     idx: usize,
     f: impl Fn(&str) -> std::result::Result<T, ParseError>,
@@ -102,7 +105,7 @@ fn opt_parsed<T>(
         .transpose()
 }
 
-fn unwrap_corrupt(e: rusqlite::Error) -> StoreError {
+pub(crate) fn unwrap_corrupt(e: rusqlite::Error) -> StoreError {
     match e {
         rusqlite::Error::FromSqlConversionFailure(i, _, inner) => {
             StoreError::Corrupt(format!("column {i}: {inner}"))
@@ -111,30 +114,37 @@ fn unwrap_corrupt(e: rusqlite::Error) -> StoreError {
     }
 }
 
-const PERSON_COLS: &str = "id, name, kana, birth_date, sex, address";
+pub(crate) const PERSON_COLS: &str = "id, name, kana, birth_date, sex, address, person_ref";
 
-fn person_row(r: &Row<'_>) -> rusqlite::Result<PersonRow> {
-    let sex = match r.get::<_, i64>(4)? {
+/// The 5 attributes from columns `base..base + 5` (name, kana, birth_date,
+/// sex, address).
+pub(crate) fn person_at(r: &Row<'_>, base: usize) -> rusqlite::Result<Person> {
+    let sex = match r.get::<_, i64>(base + 3)? {
         1 => Sex::Male,
         2 => Sex::Female,
-        _ => return Err(corrupt(4, onshi_core::ParseErrorKind::Sex.at("sex"))),
+        _ => return Err(corrupt(base + 3, onshi_core::ParseErrorKind::Sex.at("sex"))),
     };
-    Ok(PersonRow {
-        id: r.get(0)?,
-        person: Person {
-            name: parsed(1, PersonName::parse(&r.get::<_, String>(1)?))?,
-            kana: parsed(2, KanaName::parse(&r.get::<_, String>(2)?))?,
-            birth_date: r.get(3)?,
-            sex,
-            address: parsed(5, Address::parse(&r.get::<_, String>(5)?))?,
-        },
+    Ok(Person {
+        name: parsed(base, PersonName::parse(&r.get::<_, String>(base)?))?,
+        kana: parsed(base + 1, KanaName::parse(&r.get::<_, String>(base + 1)?))?,
+        birth_date: r.get(base + 2)?,
+        sex,
+        address: parsed(base + 4, Address::parse(&r.get::<_, String>(base + 4)?))?,
     })
 }
 
-const QUAL_COLS: &str = "q.id, q.person_id, i.name, q.insurer_number, q.symbol, q.number, q.branch, \
+pub(crate) fn person_row(r: &Row<'_>) -> rusqlite::Result<PersonRow> {
+    Ok(PersonRow {
+        id: r.get(0)?,
+        person_ref: parsed(6, PersonRef::parse(&r.get::<_, String>(6)?))?,
+        person: person_at(r, 1)?,
+    })
+}
+
+pub(crate) const QUAL_COLS: &str = "q.id, q.person_id, i.name, q.insurer_number, q.symbol, q.number, q.branch, \
      q.relation, q.acquired_on, q.lost_on, q.burden_ratio, q.employer";
 
-fn qualification_row(r: &Row<'_>) -> rusqlite::Result<QualificationRow> {
+pub(crate) fn qualification_row(r: &Row<'_>) -> rusqlite::Result<QualificationRow> {
     let insurer = parsed(3, InsurerNumber::parse(&r.get::<_, String>(3)?))?;
     let symbol = opt_parsed(r, 4, InsuredSymbol::parse)?;
     let number = parsed(5, InsuredNumber::parse(&r.get::<_, String>(5)?))?;
@@ -159,16 +169,55 @@ fn qualification_row(r: &Row<'_>) -> rusqlite::Result<QualificationRow> {
     })
 }
 
-fn insert_qualification(
+/// How a qualification row stands against the resident record.
+pub(crate) struct MatchState<'a> {
+    /// The insurer's declared attributes; `None` for reference-data loads.
+    pub declared: Option<&'a Person>,
+    pub mismatch: &'a [Attribute],
+}
+
+pub(crate) fn mismatch_text(m: &[Attribute]) -> Option<String> {
+    (!m.is_empty()).then(|| m.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(","))
+}
+
+pub(crate) fn json_text<T: serde::Serialize>(v: &T) -> rusqlite::Result<String> {
+    serde_json::to_string(v).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
+}
+
+pub(crate) fn insert_revision(
+    tx: &Transaction<'_>,
+    id: i64,
+    action: &str,
+    q: &Qualification,
+    m: &MatchState<'_>,
+    recorded_at: &str,
+) -> rusqlite::Result<()> {
+    let snapshot = serde_json::json!({
+        "qualification": q,
+        "declared": m.declared,
+        "mismatch": m.mismatch,
+    });
+    tx.prepare_cached(
+        "INSERT INTO qualification_revisions (qualification_id, recorded_at, action, snapshot) \
+         VALUES ($1, $2, $3, $4)",
+    )?
+    .execute(params![id, recorded_at, action, json_text(&snapshot)?])?;
+    Ok(())
+}
+
+pub(crate) fn insert_qualification(
     tx: &Transaction<'_>,
     person_id: i64,
     q: &Qualification,
+    m: &MatchState<'_>,
     recorded_at: &str,
 ) -> rusqlite::Result<i64> {
     let n = &q.numbers;
+    let declared = m.declared.map(json_text).transpose()?;
     tx.prepare_cached(
         "INSERT INTO qualifications (person_id, insurer_number, symbol, number, branch, relation, \
-         acquired_on, lost_on, burden_ratio, employer) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         acquired_on, lost_on, burden_ratio, employer, visible, registered_at, declared, mismatch) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
     )?
     .execute(params![
         person_id,
@@ -181,15 +230,13 @@ fn insert_qualification(
         q.lost_on,
         q.burden_ratio.map(BurdenRatio::tenths),
         q.employer.as_deref(),
+        m.mismatch.is_empty(),
+        recorded_at,
+        declared,
+        mismatch_text(m.mismatch),
     ])?;
     let id = tx.last_insert_rowid();
-    let snapshot = serde_json::to_string(q)
-        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
-    tx.prepare_cached(
-        "INSERT INTO qualification_revisions (qualification_id, recorded_at, action, snapshot) \
-         VALUES ($1, $2, 'register', $3)",
-    )?
-    .execute(params![id, recorded_at, snapshot])?;
+    insert_revision(tx, id, "register", q, m, recorded_at)?;
     Ok(id)
 }
 
@@ -222,9 +269,11 @@ fn write_batch_tx(
         }
     }
     let mut person_stmt = tx.prepare_cached(
-        "INSERT INTO persons (name, kana, birth_date, sex, address, name_key, kana_key, address_key) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO persons (name, kana, birth_date, sex, address, name_key, kana_key, address_key, \
+         person_ref) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )?;
+    let mut ref_stmt =
+        tx.prepare_cached("UPDATE persons SET person_ref = printf('P%010d', id) WHERE id = $1")?;
     let mut card_stmt = tx.prepare_cached(
         "INSERT INTO cards (serial, person_id, valid_to, revoked_on) VALUES ($1, $2, $3, $4)",
     )?;
@@ -239,8 +288,12 @@ fn write_batch_tx(
             p.name.key(),
             p.kana.key(),
             p.address.key(),
+            np.person_ref.as_ref().map(PersonRef::as_str),
         ])?;
         let pid = tx.last_insert_rowid();
+        if np.person_ref.is_none() {
+            ref_stmt.execute([pid])?;
+        }
         counts.first_person_id.get_or_insert(pid);
         counts.persons += 1;
         for c in &np.cards {
@@ -248,7 +301,11 @@ fn write_batch_tx(
             counts.cards += 1;
         }
         for q in &np.qualifications {
-            insert_qualification(tx, pid, q, recorded_at)?;
+            let matched = MatchState {
+                declared: None,
+                mismatch: &[],
+            };
+            insert_qualification(tx, pid, q, &matched, recorded_at)?;
             counts.qualifications += 1;
         }
     }
@@ -281,7 +338,7 @@ fn query_echo(q: &CheckQuery) -> (&'static str, [Option<String>; 6]) {
 impl RegistryStore for SqliteStore {
     fn write_batch(&self, batch: &Batch, recorded_at: &str) -> Result<BatchCounts> {
         let mut c = self.conn()?;
-        let tx = c.transaction()?;
+        let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let counts = write_batch_tx(&tx, batch, recorded_at).map_err(classify)?;
         tx.commit()?;
         Ok(counts)
