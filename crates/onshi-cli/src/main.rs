@@ -1,6 +1,7 @@
 //! The `onshi` binary: wires the crates together; holds no rules of its own.
 //!
-//! Commands: `serve`, `demo`, `generate`, `fixture load`, `token issue`.
+//! Commands: `serve`, `demo`, `generate`, `fixture load`, `registry import`,
+//! `token issue`.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -69,6 +70,11 @@ enum Command {
         #[command(subcommand)]
         action: FixtureAction,
     },
+    /// The insurer side of the registry.
+    Registry {
+        #[command(subcommand)]
+        action: RegistryAction,
+    },
     /// API tokens.
     Token {
         #[command(subcommand)]
@@ -82,6 +88,29 @@ enum FixtureAction {
     Load {
         #[arg(long, default_value = "onshi.sqlite")]
         db: PathBuf,
+        file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum RegistryAction {
+    /// Bulk registration from a CSV or JSON Lines file, as one transaction
+    /// (see README "Import format"). Prints the report as JSON.
+    Import {
+        #[arg(long, default_value = "onshi.sqlite")]
+        db: PathBuf,
+        /// The registering insurer's 保険者番号.
+        #[arg(long)]
+        insurer: String,
+        /// csv or jsonl (default: from the file name).
+        #[arg(long)]
+        format: Option<String>,
+        /// Reject rows whose 5 attributes differ, instead of storing them flagged.
+        #[arg(long)]
+        reject_mismatch: bool,
+        /// Parse and match only; write nothing.
+        #[arg(long)]
+        dry_run: bool,
         file: PathBuf,
     },
 }
@@ -247,6 +276,59 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 "loaded {} insurers, {} institutions, {} persons, {} cards, {} qualifications",
                 c.insurers, c.institutions, c.persons, c.cards, c.qualifications
             );
+            Ok(())
+        }
+        Command::Registry {
+            action:
+                RegistryAction::Import {
+                    db,
+                    insurer,
+                    format,
+                    reject_mismatch,
+                    dry_run,
+                    file,
+                },
+        } => {
+            use onshi_registry::import::{ImportFormat, ImportOptions, import};
+            let insurer = InsurerNumber::parse(&insurer)?;
+            let format = match format.as_deref() {
+                Some("csv") => Some(ImportFormat::Csv),
+                Some("jsonl") | Some("ndjson") => Some(ImportFormat::JsonLines),
+                Some(_) => None,
+                None => ImportFormat::from_path(&file),
+            }
+            .ok_or(Failure {
+                code: "invalid_format".into(),
+                message: "--format csv か jsonl を指定してください".into(),
+            })?;
+            let bytes = std::fs::read(&file)?;
+            let store = open(&db)?;
+            if store.insurer(&insurer)?.is_none() {
+                return Err(RegistryError::InsurerUnknown(insurer.to_string()).into());
+            }
+            let options = ImportOptions {
+                reject_mismatch,
+                dry_run,
+            };
+            let a = import(
+                store.as_ref(),
+                &insurer,
+                &bytes,
+                format,
+                options,
+                None,
+                &now(),
+            )?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&a.body).unwrap_or_default()
+            );
+            if a.status >= 400 {
+                return Err(Failure {
+                    code: "import_rejected".into(),
+                    message: "rejected rows: nothing was written".into(),
+                });
+            }
             Ok(())
         }
         Command::Token {

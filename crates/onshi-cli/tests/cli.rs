@@ -267,3 +267,88 @@ async fn token_issue_refuses_unknown_tenants_and_serve_accepts_issued_tokens() {
     assert_eq!(resp.status().as_u16(), 200);
     assert_eq!(resp.json::<Value>().await.unwrap(), json!([]));
 }
+
+#[test]
+fn registry_import_is_one_transaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("i.sqlite");
+    let fixture = json!({
+        "insurers": [{"number": "01130012", "name": "全国健康保険協会東京支部"}],
+        "persons": [
+            {"person_ref": "R-1", "name": "山田 太郎", "kana": "ヤマダ タロウ", "birth_date": "1980-04-01",
+             "sex": "male", "address": "東京都千代田区霞が関1-2-3", "cards": [{"serial": "C-1", "valid_to": "2030-01-01"}]},
+            {"person_ref": "R-2", "name": "山田 花子", "kana": "ヤマダ ハナコ", "birth_date": "1982-06-01",
+             "sex": "female", "address": "東京都千代田区霞が関1-2-3"}
+        ]
+    });
+    let f = dir.path().join("f.json");
+    std::fs::write(&f, fixture.to_string()).unwrap();
+    assert!(
+        onshi()
+            .args(["fixture", "load", "--db"])
+            .arg(&db)
+            .arg(&f)
+            .status()
+            .unwrap()
+            .success()
+    );
+
+    let header = "person_ref,name,kana,birth_date,sex,address,insurer_number,insured_symbol,insured_number,insured_branch,relation,acquired_on";
+    let row1 = "R-1,山田 太郎,ヤマダ タロウ,1980-04-01,male,東京都千代田区霞が関1丁目2番3号,01130012,10,20,00,insured,2020-04-01";
+    let bad = "R-2,山田 花子,ヤマダ ハナコ,1982-06-01,female,東京都千代田区霞が関1-2-3,01130012,10,20,01,spouse,2020-04-01";
+    let row2 = "R-2,山田 花子,ヤマダ ハナコ,1982-06-01,female,東京都千代田区霞が関1-2-3,01130012,10,20,01,dependent,2020-04-01";
+    let import = |name: &str, body: String| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, body).unwrap();
+        onshi()
+            .args(["registry", "import", "--insurer", "01130012", "--db"])
+            .arg(&db)
+            .arg(&p)
+            .output()
+            .unwrap()
+    };
+    let out = import("bad.csv", format!("{header}\n{row1}\n{bad}\n{row2}\n"));
+    assert_eq!(out.status.code(), Some(2));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["committed"], false);
+    assert_eq!(report["rejected"][0]["line"], 3);
+    assert_eq!(report["rejected"][0]["code"], "invalid_relation");
+
+    let token = String::from_utf8(
+        onshi()
+            .args([
+                "token", "issue", "--role", "patient", "--serial", "C-1", "--db",
+            ])
+            .arg(&db)
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert!(token.trim().starts_with("onshi_"));
+
+    let out = import("good.csv", format!("{header}\n{row1}\n{row2}\n"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (report["committed"].as_bool(), report["registered"].as_u64()),
+        (Some(true), Some(2))
+    );
+
+    // Sending the same registration again is refused as a duplicate.
+    let again = import("again.csv", format!("{header}\n{row1}\n"));
+    assert_eq!(again.status.code(), Some(2));
+    let report: Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(report["rejected"][0]["code"], "duplicate");
+    let other = onshi()
+        .args(["registry", "import", "--insurer", "39280003", "--db"])
+        .arg(&db)
+        .arg(dir.path().join("good.csv"))
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&other.stderr).contains("insurer_unknown"));
+}

@@ -121,7 +121,7 @@ impl ParseError {
 
 /// Shared checks for free-text fields: trimmed, not empty, at most `max`
 /// characters, no control characters.
-pub(crate) fn clean_text(field: &'static str, s: &str, max: usize) -> Result<String, ParseError> {
+pub fn clean_text(field: &'static str, s: &str, max: usize) -> Result<String, ParseError> {
     let t = s.trim();
     if t.is_empty() {
         return Err(ParseErrorKind::Empty.at(field));

@@ -191,7 +191,7 @@ fn snake<T: Serialize>(v: T) -> String {
         .unwrap_or_default()
 }
 
-fn view(q: &QualificationRow, p: &PersonRow, on: NaiveDate) -> QualificationView {
+pub(crate) fn view(q: &QualificationRow, p: &PersonRow, on: NaiveDate) -> QualificationView {
     let qual = &q.qualification;
     let n = &qual.numbers;
     let person = &p.person;

@@ -29,6 +29,20 @@ pub enum RegistryError {
     InstitutionUnknown(String),
     #[error("保険者番号{0}は登録されていません")]
     InsurerUnknown(String),
+    #[error("個人の照会キー{0}に該当する住民記録がありません")]
+    PersonUnknown(String),
+    #[error("該当する資格情報がありません")]
+    NotFound,
+    #[error("同じ資格（個人・記号番号・資格取得日）が登録済みです（ID {0}）")]
+    Duplicate(i64),
+    #[error("insurer_number: 自保険者以外の保険者番号は登録・訂正できません")]
+    OtherInsurer,
+    #[error("Idempotency-Key ヘッダーを指定してください")]
+    MissingIdempotencyKey,
+    #[error("この Idempotency-Key は別の内容の要求で使用済みです")]
+    IdempotencyKeyReused,
+    #[error("照合が完了していない（基本4情報が一致しない）資格のため、お知らせを作成できません")]
+    NotVisible,
     #[error("認証が必要です")]
     Unauthorized,
     #[error("この操作の権限がありません")]
@@ -61,6 +75,13 @@ impl RegistryError {
             Self::CertificateRevoked => "certificate_revoked",
             Self::InstitutionUnknown(_) => "institution_unknown",
             Self::InsurerUnknown(_) => "insurer_unknown",
+            Self::PersonUnknown(_) => "person_unknown",
+            Self::NotFound => "not_found",
+            Self::Duplicate(_) => "duplicate",
+            Self::OtherInsurer => "other_insurer",
+            Self::MissingIdempotencyKey => "missing_idempotency_key",
+            Self::IdempotencyKeyReused => "idempotency_key_reused",
+            Self::NotVisible => "registration_not_visible",
             Self::Unauthorized => "unauthorized",
             Self::Forbidden => "forbidden",
             Self::Conflict(_) => "conflict",
@@ -74,6 +95,8 @@ impl RegistryError {
             Self::Invalid(e) => Some(e.field.to_owned()),
             Self::Missing(f) | Self::NotAllowed(f) => Some((*f).to_owned()),
             Self::BadValue { field, .. } => Some(field.clone()),
+            Self::OtherInsurer => Some("insurer_number".into()),
+            Self::PersonUnknown(_) => Some("person_ref".into()),
             _ => None,
         }
     }

@@ -18,7 +18,11 @@ pub mod demo;
 pub mod error;
 pub mod fixture;
 pub mod generate;
+pub mod import;
+pub mod insurer;
+pub mod me;
 mod names;
+pub mod notice;
 
 pub use auth::{Caller, Role};
 pub use check::{CheckAnswer, CheckRequest, RawCheckRequest};

@@ -86,15 +86,18 @@ pub trait RegistryStore: Send + Sync {
 pub trait InsurerStore: Send + Sync {
     fn person_by_ref(&self, person_ref: &PersonRef) -> Result<Option<PersonRow>>;
 
-    /// Registers `regs` for `insurer` in one transaction. Each row is matched
-    /// (`onshi_core::matching::differing`) against the resident record; a
-    /// mismatched row is stored invisible, or rejected when
-    /// `reject_mismatch`. Any rejected row rolls the whole batch back.
+    /// Registers the rows for `insurer` in one transaction, streaming: each
+    /// row is matched (`onshi_core::matching::differing`) against the resident
+    /// record and stored, invisible to checks when it differs (or rejected when
+    /// `reject_mismatch`). Any reject, or `dry_run`, rolls the whole batch back,
+    /// and the remaining rows are still evaluated so the report lists them all.
+    #[allow(clippy::too_many_arguments)]
     fn register(
         &self,
         insurer: &InsurerNumber,
-        regs: &[Registration],
+        rows: &mut dyn Iterator<Item = RowInput>,
         reject_mismatch: bool,
+        dry_run: bool,
         recorded_at: &str,
         claim: Option<&IdemClaim>,
         respond: &dyn Fn(&RegisterOutcome) -> StoredResponse,

@@ -185,35 +185,56 @@ pub enum Idem<T> {
     KeyReused,
 }
 
-/// What happened to one row of a registration batch.
+/// One input row of a registration batch.
+// Rows stream one at a time through an iterator; boxing the large variant
+// would only add an allocation per row.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowInput {
+    Row(Registration),
+    /// A row the caller could not parse: it counts as a reject (the caller
+    /// keeps the reason), so the batch will not commit.
+    Invalid,
+}
+
+/// Why the store rejected a row.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "outcome", rename_all = "snake_case")]
-pub enum RowOutcome {
-    /// Stored; visible to checks when `mismatch` is empty.
-    Registered { id: i64, mismatch: Vec<Attribute> },
-    /// Good, but not stored because another row of the batch was rejected.
-    Valid { mismatch: Vec<Attribute> },
-    /// No resident has this person_ref; nothing stored.
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum StoreReject {
+    /// No resident has this person_ref.
     PersonUnknown,
-    /// Refused because the attributes differ and the batch rejects mismatches.
+    /// The attributes differ and the batch rejects mismatches.
     Mismatch { mismatch: Vec<Attribute> },
+    /// The row names another insurer than the caller.
+    OtherInsurer,
+    /// The same qualification (person, numbers, 資格取得日) is already registered.
+    Duplicate { id: i64 },
 }
 
-impl RowOutcome {
-    pub fn is_reject(&self) -> bool {
-        matches!(
-            self,
-            RowOutcome::PersonUnknown | RowOutcome::Mismatch { .. }
-        )
-    }
-}
-
-/// A registration batch's outcome; `committed` is false when any row was
-/// rejected, in which case nothing at all was written.
+/// A row stored (or, in a batch that did not commit, that would have been
+/// stored) with attributes that differ from the resident record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RowMismatch {
+    /// 0-based index of the row in the batch.
+    pub row: usize,
+    pub id: Option<i64>,
+    pub mismatch: Vec<Attribute>,
+}
+
+/// The outcome of a registration batch. When anything was rejected (or on a
+/// dry run) `committed` is false and nothing at all was written.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct RegisterOutcome {
     pub committed: bool,
-    pub rows: Vec<RowOutcome>,
+    pub rows: u64,
+    /// Rows stored (0 when not committed).
+    pub registered: u64,
+    pub first_id: Option<i64>,
+    pub mismatched: Vec<RowMismatch>,
+    /// (row index, reason); rows that were `RowInput::Invalid` are listed by
+    /// the caller, not here.
+    pub rejected: Vec<(usize, StoreReject)>,
+    pub invalid_rows: u64,
 }
 
 /// A qualification as its insurer sees it.

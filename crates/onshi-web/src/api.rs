@@ -22,8 +22,31 @@ use crate::extract::{ApiJson, Auth};
         title = "onshi API",
         description = "オンライン資格確認: checks by card or card numbers, and the check history (保発0710第1号)."
     ),
-    paths(post_check, get_checks),
-    components(schemas(RawCheckRequest, CheckAnswer, HistoryEntry, ErrorBody)),
+    paths(
+        post_check,
+        get_checks,
+        crate::insurer_api::register,
+        crate::insurer_api::list,
+        crate::insurer_api::get_one,
+        crate::insurer_api::correct,
+        crate::insurer_api::lose,
+        crate::insurer_api::notice,
+        crate::insurer_api::import,
+        crate::insurer_api::report,
+        crate::insurer_api::me,
+    ),
+    components(schemas(
+        RawCheckRequest,
+        CheckAnswer,
+        HistoryEntry,
+        ErrorBody,
+        onshi_registry::insurer::RawRegistration,
+        onshi_registry::insurer::RecordView,
+        onshi_registry::insurer::CheckReport,
+        onshi_registry::import::ImportReport,
+        onshi_registry::notice::RegistrationNotice,
+        onshi_registry::me::SelfView,
+    )),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]
@@ -53,7 +76,7 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
 }
 
 /// Runs blocking store work off the async runtime.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, RegistryError> + Send + 'static,
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f)

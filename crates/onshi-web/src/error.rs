@@ -52,7 +52,11 @@ impl From<RegistryError> for ApiError {
             E::Invalid(_) | E::Missing(_) | E::NotAllowed(_) | E::BadValue { .. } => {
                 StatusCode::BAD_REQUEST
             }
-            E::CertificateUnknown | E::InsurerUnknown(_) => StatusCode::NOT_FOUND,
+            E::CertificateUnknown | E::InsurerUnknown(_) | E::NotFound => StatusCode::NOT_FOUND,
+            E::MissingIdempotencyKey => StatusCode::BAD_REQUEST,
+            E::PersonUnknown(_) | E::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            E::OtherInsurer => StatusCode::FORBIDDEN,
+            E::NotVisible | E::Duplicate(_) => StatusCode::CONFLICT,
             E::CertificateExpired { .. } | E::CertificateRevoked => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }

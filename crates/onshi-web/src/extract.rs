@@ -41,54 +41,87 @@ impl FromRequestParts<AppState> for Auth {
     }
 }
 
-/// A JSON body. Too large → 413 `body_too_large`; not JSON → 400
-/// `invalid_json`; an unknown field → 400 `unknown_field`; a value of the
-/// wrong JSON type → 400 `invalid_json` naming the position.
+/// The raw request body, with the size refusal as an [`ApiError`]
+/// (413 `body_too_large`).
+pub struct RawBody(pub Bytes);
+
+impl FromRequest<AppState> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        Bytes::from_request(req, state)
+            .await
+            .map(RawBody)
+            .map_err(|rej| {
+                if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "body_too_large",
+                        "リクエストが大きすぎます",
+                    )
+                } else {
+                    ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_body",
+                        "リクエスト本文を読み取れません",
+                    )
+                }
+            })
+    }
+}
+
+/// Parses a JSON body: not JSON → 400 `invalid_json` with the position; an
+/// unknown field → 400 `unknown_field` naming it.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        let text = e.to_string();
+        if let Some(rest) = text.strip_prefix("unknown field `") {
+            let name = rest.split('`').next().unwrap_or_default().to_owned();
+            ApiError {
+                status: StatusCode::BAD_REQUEST,
+                code: "unknown_field".into(),
+                message: format!("{name}: この項目は指定できません"),
+                field: Some(name),
+            }
+        } else {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_json",
+                format!(
+                    "JSONとして読み取れません（{} 行 {} 列）",
+                    e.line(),
+                    e.column()
+                ),
+            )
+        }
+    })
+}
+
+/// A JSON body (see [`RawBody`] and [`parse_json`] for the refusals).
 pub struct ApiJson<T>(pub T);
 
 impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
-        let bytes = Bytes::from_request(req, state).await.map_err(|rej| {
-            if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "body_too_large",
-                    format!(
-                        "リクエストが大きすぎます（上限 {} バイト）",
-                        crate::MAX_BODY_BYTES
-                    ),
-                )
-            } else {
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_body",
-                    "リクエスト本文を読み取れません",
-                )
-            }
-        })?;
-        serde_json::from_slice(&bytes).map(ApiJson).map_err(|e| {
-            let text = e.to_string();
-            if let Some(rest) = text.strip_prefix("unknown field `") {
-                let name = rest.split('`').next().unwrap_or_default().to_owned();
-                ApiError {
-                    status: StatusCode::BAD_REQUEST,
-                    code: "unknown_field".into(),
-                    message: format!("{name}: この項目は指定できません"),
-                    field: Some(name),
-                }
-            } else {
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_json",
-                    format!(
-                        "JSONとして読み取れません（{} 行 {} 列）",
-                        e.line(),
-                        e.column()
-                    ),
-                )
-            }
-        })
+        let RawBody(bytes) = RawBody::from_request(req, state).await?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// The `Idempotency-Key` header, if any.
+pub struct IdempotencyKey(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        Ok(IdempotencyKey(
+            parts
+                .headers
+                .get("idempotency-key")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+        ))
     }
 }

@@ -17,24 +17,28 @@
 pub mod api;
 pub mod error;
 pub mod extract;
+pub mod insurer_api;
 
 use std::sync::Arc;
 
 use axum::Router;
-use onshi_store::RegistryStore;
+use onshi_store::Store;
 
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState {
-    pub store: Arc<dyn RegistryStore>,
+    pub store: Arc<dyn Store>,
 }
 
-/// The largest request body the API accepts (bytes).
+/// The largest request body the API accepts (bytes), except uploads.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// The largest import upload (bytes).
+pub const MAX_UPLOAD_BYTES: usize = 32 * 1024 * 1024;
 
 /// The whole application router.
 pub fn router(state: AppState) -> Router {
     api::routes()
+        .merge(insurer_api::routes())
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)

@@ -2,111 +2,11 @@
 //! loopback with a real SQLite file: the demo persons (one per case of the
 //! notice), dated relative to a fixed day so the answers are exact.
 
-use std::sync::Arc;
+mod common;
 
-use chrono::NaiveDate;
-use onshi_core::{CertificateSerial, InstitutionCode, InsurerNumber};
-use onshi_registry::{Caller, auth, demo, fixture};
-use onshi_store::{RegistryStore, SqliteStore};
+use common::{start, today};
+use onshi_registry::demo;
 use serde_json::{Value, json};
-
-const NOW: &str = "2026-11-25T09:00:00.000Z";
-
-fn today() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 11, 25).unwrap()
-}
-
-struct Server {
-    url: String,
-    http: reqwest::Client,
-    store: Arc<SqliteStore>,
-    clinic: String,
-    other_clinic: String,
-    insurer: String,
-    patient: String,
-    _dir: tempfile::TempDir,
-}
-
-async fn start() -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open(&dir.path().join("onshi.sqlite")).unwrap());
-    let (fx, _) = demo::demo(today()).unwrap();
-    fixture::load(store.as_ref(), &fx, NOW).unwrap();
-    let token = |c: Caller| auth::issue_token(store.as_ref(), &c, "test", NOW).unwrap();
-    let clinic = token(Caller::Institution(
-        InstitutionCode::parse(demo::CLINIC_CODE).unwrap(),
-    ));
-    let other_clinic = token(Caller::Institution(
-        InstitutionCode::parse(demo::OTHER_CLINIC_CODE).unwrap(),
-    ));
-    let insurer = token(Caller::Insurer(
-        InsurerNumber::parse(demo::KYOKAI_TOKYO).unwrap(),
-    ));
-    let patient = token(Caller::Patient(
-        CertificateSerial::parse("DEMO-VALID").unwrap(),
-    ));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let state = onshi_web::AppState {
-        store: store.clone(),
-    };
-    tokio::spawn(async move { onshi_web::serve(listener, state).await });
-    Server {
-        url,
-        http: reqwest::Client::new(),
-        store,
-        clinic,
-        other_clinic,
-        insurer,
-        patient,
-        _dir: dir,
-    }
-}
-
-impl Server {
-    async fn post_raw(&self, token: Option<&str>, body: String) -> (u16, Value) {
-        let mut req = self
-            .http
-            .post(format!("{}/api/v1/checks", self.url))
-            .header("content-type", "application/json")
-            .body(body);
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status().as_u16();
-        (status, resp.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn check(&self, body: Value) -> (u16, Value) {
-        self.post_raw(Some(&self.clinic), body.to_string()).await
-    }
-
-    async fn card(&self, serial: &str) -> (u16, Value) {
-        self.check(
-            json!({"reference": "card", "certificate_serial": serial, "checked_on": today()}),
-        )
-        .await
-    }
-
-    async fn history(&self, token: &str, date: &str) -> (u16, Value) {
-        let resp = self
-            .http
-            .get(format!("{}/api/v1/checks?date={date}", self.url))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap();
-        (
-            resp.status().as_u16(),
-            resp.json().await.unwrap_or(Value::Null),
-        )
-    }
-
-    fn checks_written(&self) -> u64 {
-        self.store.counts().unwrap().checks
-    }
-}
 
 fn numbers(
     insurer: &str,

@@ -131,6 +131,32 @@ fn resident(
     .optional()
 }
 
+/// An already registered qualification of the same person with the same
+/// numbers and 資格取得日 (a re-sent registration).
+fn duplicate_of(
+    tx: &Transaction<'_>,
+    person_id: i64,
+    q: &onshi_core::Qualification,
+) -> rusqlite::Result<Option<i64>> {
+    let n = &q.numbers;
+    tx.prepare_cached(
+        "SELECT id FROM qualifications WHERE person_id = $1 AND insurer_number = $2 AND number = $3 \
+         AND symbol IS $4 AND branch IS $5 AND acquired_on = $6 LIMIT 1",
+    )?
+    .query_row(
+        params![
+            person_id,
+            n.insurer_number.as_str(),
+            n.number.as_str(),
+            n.symbol.as_ref().map(|s| s.as_str()),
+            n.branch.map(|b| b.to_string()),
+            q.acquired_on,
+        ],
+        |r| r.get(0),
+    )
+    .optional()
+}
+
 impl InsurerStore for SqliteStore {
     fn person_by_ref(&self, person_ref: &PersonRef) -> Result<Option<PersonRow>> {
         let c = self.conn()?;
@@ -145,70 +171,78 @@ impl InsurerStore for SqliteStore {
     fn register(
         &self,
         insurer: &InsurerNumber,
-        regs: &[Registration],
+        rows: &mut dyn Iterator<Item = RowInput>,
         reject_mismatch: bool,
+        dry_run: bool,
         recorded_at: &str,
         claim: Option<&IdemClaim>,
         respond: &dyn Fn(&RegisterOutcome) -> StoredResponse,
     ) -> Result<Idem<RegisterOutcome>> {
-        if regs
-            .iter()
-            .any(|r| r.qualification.numbers.insurer_number != *insurer)
-        {
-            return Err(StoreError::Conflict(
-                "a registration names another insurer".into(),
-            ));
-        }
         self.idempotent(claim, recorded_at, |tx| {
-            // Pass 1: resolve and match every row, writing nothing.
-            let mut resolved = Vec::with_capacity(regs.len());
-            let mut rows = Vec::with_capacity(regs.len());
-            for reg in regs {
-                match resident(tx, &reg.person_ref)? {
-                    None => {
-                        resolved.push(None);
-                        rows.push(RowOutcome::PersonUnknown);
+            let mut out = RegisterOutcome::default();
+            let mut failed = dry_run;
+            for (i, input) in rows.enumerate() {
+                out.rows += 1;
+                let reg = match input {
+                    RowInput::Invalid => {
+                        out.invalid_rows += 1;
+                        failed = true;
+                        continue;
                     }
-                    Some((pid, person)) => {
-                        let mismatch = differing(&reg.declared, &person);
-                        if reject_mismatch && !mismatch.is_empty() {
-                            rows.push(RowOutcome::Mismatch { mismatch });
-                            resolved.push(None);
-                        } else {
-                            rows.push(RowOutcome::Valid {
-                                mismatch: mismatch.clone(),
-                            });
-                            resolved.push(Some((pid, mismatch)));
-                        }
-                    }
+                    RowInput::Row(reg) => reg,
+                };
+                if reg.qualification.numbers.insurer_number != *insurer {
+                    out.rejected.push((i, StoreReject::OtherInsurer));
+                    failed = true;
+                    continue;
+                }
+                let Some((pid, person)) = resident(tx, &reg.person_ref)? else {
+                    out.rejected.push((i, StoreReject::PersonUnknown));
+                    failed = true;
+                    continue;
+                };
+                if let Some(id) = duplicate_of(tx, pid, &reg.qualification)? {
+                    out.rejected.push((i, StoreReject::Duplicate { id }));
+                    failed = true;
+                    continue;
+                }
+                let mismatch = differing(&reg.declared, &person);
+                if reject_mismatch && !mismatch.is_empty() {
+                    out.rejected.push((i, StoreReject::Mismatch { mismatch }));
+                    failed = true;
+                    continue;
+                }
+                let id = if failed {
+                    None
+                } else {
+                    let state = MatchState {
+                        declared: Some(&reg.declared),
+                        mismatch: &mismatch,
+                    };
+                    let id =
+                        insert_qualification(tx, pid, &reg.qualification, &state, recorded_at)?;
+                    out.first_id.get_or_insert(id);
+                    out.registered += 1;
+                    Some(id)
+                };
+                if !mismatch.is_empty() {
+                    out.mismatched.push(RowMismatch {
+                        row: i,
+                        id,
+                        mismatch,
+                    });
                 }
             }
-            if rows.iter().any(RowOutcome::is_reject) {
-                return Ok((
-                    RegisterOutcome {
-                        committed: false,
-                        rows,
-                    },
-                    Finish::Rollback,
-                ));
+            if failed {
+                // Whatever was inserted before the first reject is rolled back.
+                out.registered = 0;
+                out.first_id = None;
+                out.mismatched.iter_mut().for_each(|m| m.id = None);
+                return Ok((out, Finish::Rollback));
             }
-            // Pass 2: every row is good; write them all.
-            let mut written = Vec::with_capacity(regs.len());
-            for (reg, res) in regs.iter().zip(resolved) {
-                let Some((pid, mismatch)) = res else { continue };
-                let state = MatchState {
-                    declared: Some(&reg.declared),
-                    mismatch: &mismatch,
-                };
-                let id = insert_qualification(tx, pid, &reg.qualification, &state, recorded_at)?;
-                written.push(RowOutcome::Registered { id, mismatch });
-            }
-            let outcome = RegisterOutcome {
-                committed: true,
-                rows: written,
-            };
-            let resp = respond(&outcome);
-            Ok((outcome, Finish::Commit(resp)))
+            out.committed = true;
+            let resp = respond(&out);
+            Ok((out, Finish::Commit(resp)))
         })
     }
 
