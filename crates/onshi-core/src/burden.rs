@@ -188,6 +188,21 @@ pub fn ratio_on(
     })
 }
 
+/// The 窓口負担 (window amount) in yen for `points` 点 at `ratio`: points × 10円
+/// × ratio, with the 一部負担金 rounding of 健康保険法75条 / 国保法42条の2
+/// (DOMAIN §5): under 5円 dropped, 5円 or more rounded up to 10円. Rounded
+/// once, on the total (never per line).
+pub fn window_amount(points: u64, ratio: BurdenRatio) -> u64 {
+    // points × 10 yen × tenths / 10 = points × tenths, exactly.
+    let raw = points.saturating_mul(u64::from(ratio.tenths()));
+    let rest = raw % 10;
+    if rest < 5 {
+        raw - rest
+    } else {
+        raw - rest + 10
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -248,7 +263,31 @@ mod tests {
         }
     }
 
+    #[test]
+    fn window_amounts() {
+        // DOMAIN §5 example: 1,146円 → 1,150円.
+        assert_eq!(window_amount(382, BurdenRatio::THREE), 1150);
+        assert_eq!(window_amount(123, BurdenRatio::THREE), 370);
+        assert_eq!(window_amount(121, BurdenRatio::THREE), 360);
+        assert_eq!(window_amount(125, BurdenRatio::TWO), 250);
+        assert_eq!(window_amount(1234, BurdenRatio::FULL), 12340);
+        assert_eq!(window_amount(0, BurdenRatio::ONE), 0);
+    }
+
     proptest! {
+        /// The amount always ends in 0, is within 5円 of the exact share, and
+        /// never decreases with more points.
+        #[test]
+        fn amount_rounding(points in 0u64..10_000_000, t in prop::sample::select(vec![1u8, 2, 3, 10])) {
+            let r = BurdenRatio::from_tenths(t).unwrap();
+            let a = window_amount(points, r);
+            let exact = points * u64::from(t);
+            prop_assert_eq!(a % 10, 0);
+            prop_assert!(a.abs_diff(exact) <= 5);
+            prop_assert!(window_amount(points + 1, r) >= a);
+            if exact % 10 >= 5 { prop_assert!(a > exact) } else { prop_assert!(a <= exact) }
+        }
+
         /// The bands are contiguous: preschool ends exactly one day before
         /// general starts, and general ends the day before 70–74 starts; the
         /// 70 band always starts on the 1st.

@@ -69,6 +69,14 @@ pub enum ParseErrorKind {
     BurdenRatio,
     #[error("資格喪失日は資格取得日より後の日付です")]
     LossBeforeAcquisition,
+    #[error("申立書の選択肢にない値です")]
+    DeclarationValue,
+    #[error("電話番号は0から始まる10〜11桁の数字で入力してください")]
+    Phone,
+    #[error("生年月日が記入日より後です")]
+    BirthAfterDeclaration,
+    #[error("この年齢で1割負担はありません（後期高齢者医療は75歳以上、障害認定は65歳以上）")]
+    ImpossibleRatio,
 }
 
 impl ParseErrorKind {
@@ -98,6 +106,10 @@ impl ParseErrorKind {
             Self::Relation => "invalid_relation",
             Self::BurdenRatio => "invalid_burden_ratio",
             Self::LossBeforeAcquisition => "loss_before_acquisition",
+            Self::DeclarationValue => "invalid_declaration_value",
+            Self::Phone => "invalid_phone",
+            Self::BirthAfterDeclaration => "birth_after_declaration",
+            Self::ImpossibleRatio => "impossible_ratio",
         }
     }
 

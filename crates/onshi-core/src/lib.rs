@@ -16,6 +16,8 @@
 //! | [`person`] | [`Person`], [`Sex`], [`PersonName`], [`KanaName`], [`Address`] |
 //! | [`qualification`] | [`Qualification`] (資格) and [`Relation`] (本人/家族) |
 //! | [`burden`] | [`BurdenRatio`] and the ratio by age (DOMAIN §5) |
+//! | [`reception`] | why a check failed (notice §1) and the window-burden decision (notice §2) |
+//! | [`declaration`] | the 被保険者資格申立書 (別添3) as data, partly filled |
 //! | [`check`] | [`Validity`] (OQSCD006), certificate grace, and the answer rules for card and number checks |
 //!
 //! May depend on: std, serde, chrono, thiserror, unicode-normalization. Nothing
@@ -24,12 +26,14 @@
 
 pub mod burden;
 pub mod check;
+pub mod declaration;
 pub mod error;
 pub mod ids;
 pub mod kana;
 pub mod matching;
 pub mod person;
 pub mod qualification;
+pub mod reception;
 pub mod wareki;
 
 pub use burden::BurdenRatio;
