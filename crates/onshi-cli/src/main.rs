@@ -28,12 +28,16 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve the HTTP API on an existing database.
+    /// Serve the HTTP API on an existing database. Also deletes, once a day,
+    /// the declarations whose claims were paid.
     Serve {
         #[arg(long, default_value = "onshi.sqlite")]
         db: PathBuf,
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+        /// Days to keep a 被保険者資格申立書 after its claim was paid.
+        #[arg(long, default_value_t = 0)]
+        declaration_grace_days: u32,
     },
     /// Create a fresh demo database (generated population + one person per
     /// case of the notice), print tokens and example requests, and serve it.
@@ -70,6 +74,11 @@ enum Command {
         #[command(subcommand)]
         action: FixtureAction,
     },
+    /// The reception side.
+    Clinic {
+        #[command(subcommand)]
+        action: ClinicAction,
+    },
     /// The insurer side of the registry.
     Registry {
         #[command(subcommand)]
@@ -89,6 +98,20 @@ enum FixtureAction {
         #[arg(long, default_value = "onshi.sqlite")]
         db: PathBuf,
         file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum ClinicAction {
+    /// Delete the declarations whose claims were paid at least GRACE days
+    /// before TODAY, logging each deletion (for cron; `serve` does it daily).
+    Purge {
+        #[arg(long, default_value = "onshi.sqlite")]
+        db: PathBuf,
+        #[arg(long)]
+        today: Option<NaiveDate>,
+        #[arg(long, default_value_t = 0)]
+        grace_days: u32,
     },
 }
 
@@ -216,7 +239,35 @@ fn role_caller(
     })
 }
 
-async fn serve(store: Arc<SqliteStore>, listen: SocketAddr) -> Result<(), Failure> {
+/// Deletes paid claims' declarations now and then every 24 hours.
+fn spawn_purge(store: Arc<SqliteStore>, grace_days: u32) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(24 * 60 * 60));
+        loop {
+            every.tick().await;
+            let s = store.clone();
+            let today = Local::now().date_naive();
+            let done = tokio::task::spawn_blocking(move || {
+                onshi_clinic::visit::purge_declarations(s.as_ref(), today, grace_days, Utc::now())
+            })
+            .await;
+            match done {
+                Ok(Ok(d)) if !d.is_empty() => {
+                    tracing::info!(deleted = d.len(), "declaration purge")
+                }
+                Ok(Err(e)) => tracing::error!(error = %e, "declaration purge failed"),
+                _ => {}
+            }
+        }
+    });
+}
+
+async fn serve(
+    store: Arc<SqliteStore>,
+    listen: SocketAddr,
+    grace_days: u32,
+) -> Result<(), Failure> {
+    spawn_purge(store.clone(), grace_days);
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
     println!("onshi listening on http://{addr}");
@@ -240,7 +291,40 @@ fn remove_db(db: &Path) -> std::io::Result<()> {
 
 async fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
-        Command::Serve { db, listen } => serve(open(&db)?, listen).await,
+        Command::Serve {
+            db,
+            listen,
+            declaration_grace_days,
+        } => serve(open(&db)?, listen, declaration_grace_days).await,
+        Command::Clinic {
+            action:
+                ClinicAction::Purge {
+                    db,
+                    today,
+                    grace_days,
+                },
+        } => {
+            let store = open(&db)?;
+            let today = today.unwrap_or_else(|| Local::now().date_naive());
+            let deleted = onshi_clinic::visit::purge_declarations(
+                store.as_ref(),
+                today,
+                grace_days,
+                Utc::now(),
+            )
+            .map_err(|e| Failure {
+                code: e.code().into(),
+                message: e.to_string(),
+            })?;
+            for d in &deleted {
+                println!(
+                    "deleted declaration of visit {} ({}; claim paid {})",
+                    d.visit_id, d.institution_code, d.claim_paid_on
+                );
+            }
+            println!("{} declarations deleted", deleted.len());
+            Ok(())
+        }
         Command::Generate {
             db,
             persons,
@@ -446,7 +530,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 "  curl -s -H \"Authorization: Bearer $ONSHI_TOKEN_INSTITUTION\" \"$ONSHI_URL/api/v1/checks?date={today}\""
             );
             println!("  curl -s $ONSHI_URL/api/v1/openapi.json");
-            serve(store, listen).await
+            serve(store, listen, 0).await
         }
     }
 }

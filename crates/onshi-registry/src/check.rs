@@ -16,7 +16,9 @@ use onshi_core::{
     BranchNumber, CertificateSerial, InstitutionCode, InsuredNumber, InsuredSymbol, InsurerNumber,
     ParseError, Validity, WarekiDate, parse_date_any, parse_iso_date,
 };
-use onshi_store::{CheckQuery, CheckRow, NewCheck, PersonRow, QualificationRow, RegistryStore};
+use onshi_store::{
+    CheckContext, CheckQuery, CheckRow, NewCheck, PersonRow, QualificationRow, RegistryStore,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -24,7 +26,7 @@ use crate::RegistryError;
 
 /// A check request as it arrives (JSON body of `POST /api/v1/checks`): every
 /// field optional here, so that a missing one is reported by name.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawCheckRequest {
     /// `card` (マイナ保険証: the certificate serial) or `numbers` (被保険者証 /
@@ -45,6 +47,36 @@ pub struct RawCheckRequest {
     pub birth_date: Option<String>,
     /// 資格確認日, YYYY-MM-DD: the date the check judges on.
     pub checked_on: Option<String>,
+    /// For `card`: how identity was confirmed: `face` (顔認証), `pin`
+    /// (暗証番号) or `visual` (目視確認モード; needs `staff_id`). Default: what
+    /// the reader's mode implies.
+    pub identity_confirmed_by: Option<String>,
+    /// For `card` with `visual`: the staff member who compared the photo.
+    pub staff_id: Option<String>,
+}
+
+/// How the patient's identity was confirmed at the reader (notice §2(2) ※,
+/// 別添2 目視確認モード).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentityMethod {
+    Face,
+    Pin,
+    Visual,
+    /// 事後確認: a re-check after the visit; identity was confirmed at the
+    /// window then, so the reader's mode does not apply.
+    Deferred,
+}
+
+impl IdentityMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdentityMethod::Face => "face",
+            IdentityMethod::Pin => "pin",
+            IdentityMethod::Visual => "visual",
+            IdentityMethod::Deferred => "deferred",
+        }
+    }
 }
 
 /// A parsed check request.
@@ -52,6 +84,9 @@ pub struct RawCheckRequest {
 pub struct CheckRequest {
     pub query: CheckQuery,
     pub checked_on: NaiveDate,
+    /// For card checks: the method asked for (None: what the reader mode implies).
+    pub identity: Option<IdentityMethod>,
+    pub staff_id: Option<String>,
 }
 
 fn present(v: &Option<String>) -> Option<&str> {
@@ -71,6 +106,20 @@ impl CheckRequest {
     pub fn parse(raw: &RawCheckRequest) -> Result<Self, RegistryError> {
         let reference = required(&raw.reference, "reference")?;
         let checked_on = parse_iso_date("checked_on", required(&raw.checked_on, "checked_on")?)?;
+        let identity = present(&raw.identity_confirmed_by)
+            .map(|s| match s {
+                "face" => Ok(IdentityMethod::Face),
+                "pin" => Ok(IdentityMethod::Pin),
+                "visual" => Ok(IdentityMethod::Visual),
+                _ => Err(RegistryError::BadValue {
+                    field: "identity_confirmed_by".into(),
+                    message: "face, pin, visual のいずれかです".into(),
+                }),
+            })
+            .transpose()?;
+        let staff_id = present(&raw.staff_id)
+            .map(|s| onshi_core::error::clean_text("staff_id", s, 32))
+            .transpose()?;
         let query = match reference {
             "card" => {
                 for (v, f) in [
@@ -90,8 +139,14 @@ impl CheckRequest {
                 }
             }
             "numbers" => {
-                if present(&raw.certificate_serial).is_some() {
-                    return Err(RegistryError::NotAllowed("certificate_serial"));
+                for (v, f) in [
+                    (&raw.certificate_serial, "certificate_serial"),
+                    (&raw.identity_confirmed_by, "identity_confirmed_by"),
+                    (&raw.staff_id, "staff_id"),
+                ] {
+                    if present(v).is_some() {
+                        return Err(RegistryError::NotAllowed(f));
+                    }
                 }
                 let insurer = with_field(
                     InsurerNumber::parse(required(&raw.insurer_number, "insurer_number")?),
@@ -121,7 +176,12 @@ impl CheckRequest {
                 });
             }
         };
-        Ok(Self { query, checked_on })
+        Ok(Self {
+            query,
+            checked_on,
+            identity,
+            staff_id,
+        })
     }
 }
 
@@ -182,6 +242,8 @@ pub struct CheckAnswer {
     pub qualifications: Vec<QualificationView>,
     /// The patient's burden ratio on the check date in percent, when valid.
     pub burden_ratio_percent: Option<u16>,
+    /// For card checks: `face`, `pin` or `visual`.
+    pub identity_confirmed_by: Option<String>,
 }
 
 fn snake<T: Serialize>(v: T) -> String {
@@ -248,9 +310,29 @@ pub fn check(
     request: &CheckRequest,
     checked_at: DateTime<Utc>,
 ) -> Result<CheckAnswer, RegistryError> {
-    if store.institution(institution)?.is_none() {
-        return Err(RegistryError::InstitutionUnknown(institution.to_string()));
+    let ctx = store
+        .check_context(institution)?
+        .ok_or_else(|| RegistryError::InstitutionUnknown(institution.to_string()))?;
+    let is_card = matches!(request.query, CheckQuery::Card { .. });
+    if let Some(f) = active_fault(&ctx, checked_at) {
+        // The registry is not reached: nothing is recorded.
+        match (f.kind.as_str(), is_card) {
+            ("network", _) => return Err(RegistryError::NetworkUnreachable),
+            ("registry", _) => return Err(RegistryError::RegistryUnavailable),
+            ("reader", true) => return Err(RegistryError::ReaderUnavailable),
+            ("certificate", true) => {
+                return Err(RegistryError::CertificateExpired {
+                    grace_ended_on: request.checked_on,
+                });
+            }
+            _ => {}
+        }
     }
+    let identity = if is_card {
+        Some(identity_for(&ctx, request)?)
+    } else {
+        None
+    };
     let on = request.checked_on;
     let record = |person_id: Option<i64>, answer: &Result<CheckAnswer, RegistryError>| {
         let (validity, error_code, json) = match answer {
@@ -274,6 +356,8 @@ pub fn check(
             validity,
             error_code,
             answer: json,
+            identity_confirmed_by: identity.map(|i| i.as_str().to_owned()),
+            staff_id: request.staff_id.clone(),
         })
     };
 
@@ -308,7 +392,9 @@ pub fn check(
                     let held: Vec<Held> = quals.iter().map(held).collect();
                     let sel = card_selection(&held, on);
                     let persons = person.into_iter().collect::<Vec<_>>();
-                    Ok(build_answer("card", on, &sel, &quals, &persons, note))
+                    let mut a = build_answer("card", on, &sel, &quals, &persons, note);
+                    a.identity_confirmed_by = identity.map(|i| i.as_str().to_owned());
+                    Ok(a)
                 }
             };
             (Some(card.person_id), answer)
@@ -336,6 +422,34 @@ pub fn check(
     };
     record(person_id, &answer)?;
     answer
+}
+
+/// The fault injected for the institution, if it is still in force at `now`.
+fn active_fault(ctx: &CheckContext, now: DateTime<Utc>) -> Option<&onshi_store::FaultRow> {
+    ctx.fault.as_ref().filter(|f| {
+        f.until
+            .as_deref()
+            .and_then(|u| DateTime::parse_from_rfc3339(u).ok())
+            .is_none_or(|u| now < u)
+    })
+}
+
+/// How identity is confirmed on a card check, given the reader's mode:
+/// 目視確認 only in visual mode and only with the staff member named; face
+/// recognition only outside it; the PIN always (notice §2(2) ※, 別添2).
+fn identity_for(ctx: &CheckContext, req: &CheckRequest) -> Result<IdentityMethod, RegistryError> {
+    let visual_mode = ctx.reader_mode == "visual";
+    let method = req.identity.unwrap_or(if visual_mode {
+        IdentityMethod::Visual
+    } else {
+        IdentityMethod::Face
+    });
+    match method {
+        IdentityMethod::Visual if !visual_mode => Err(RegistryError::VisualModeOff),
+        IdentityMethod::Visual if req.staff_id.is_none() => Err(RegistryError::Missing("staff_id")),
+        IdentityMethod::Face if visual_mode => Err(RegistryError::ReaderInVisualMode),
+        m => Ok(m),
+    }
 }
 
 fn build_answer(
@@ -372,6 +486,7 @@ fn build_answer(
         qualification,
         qualifications: views,
         burden_ratio_percent,
+        identity_confirmed_by: None,
     }
 }
 

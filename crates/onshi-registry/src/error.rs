@@ -43,6 +43,16 @@ pub enum RegistryError {
     IdempotencyKeyReused,
     #[error("照合が完了していない（基本4情報が一致しない）資格のため、お知らせを作成できません")]
     NotVisible,
+    #[error("顔認証付きカードリーダーが使用できません（障害）")]
+    ReaderUnavailable,
+    #[error("オンライン資格確認等システムに接続できません（通信障害）")]
+    NetworkUnreachable,
+    #[error("オンライン資格確認等システムが応答しません（システム障害）")]
+    RegistryUnavailable,
+    #[error("目視確認モードではありません。カードリーダーを目視確認モードに切り替えてください")]
+    VisualModeOff,
+    #[error("カードリーダーは目視確認モードです。目視で本人確認を行ってください")]
+    ReaderInVisualMode,
     #[error("認証が必要です")]
     Unauthorized,
     #[error("この操作の権限がありません")]
@@ -82,6 +92,11 @@ impl RegistryError {
             Self::MissingIdempotencyKey => "missing_idempotency_key",
             Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::NotVisible => "registration_not_visible",
+            Self::ReaderUnavailable => "reader_unavailable",
+            Self::NetworkUnreachable => "network_unreachable",
+            Self::RegistryUnavailable => "registry_unavailable",
+            Self::VisualModeOff => "visual_mode_off",
+            Self::ReaderInVisualMode => "reader_in_visual_mode",
             Self::Unauthorized => "unauthorized",
             Self::Forbidden => "forbidden",
             Self::Conflict(_) => "conflict",

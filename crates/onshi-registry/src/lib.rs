@@ -23,6 +23,7 @@ pub mod insurer;
 pub mod me;
 mod names;
 pub mod notice;
+pub mod reader;
 
 pub use auth::{Caller, Role};
 pub use check::{CheckAnswer, CheckRequest, RawCheckRequest};

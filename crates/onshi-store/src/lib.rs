@@ -70,6 +70,32 @@ pub trait RegistryStore: Send + Sync {
     /// An institution's check history for one 資格確認日, oldest first.
     fn checks_of(&self, institution: &InstitutionCode, on: NaiveDate) -> Result<Vec<CheckRow>>;
 
+    /// The institution with its reader mode and any injected fault; `None`
+    /// when the institution is not registered.
+    fn check_context(&self, code: &InstitutionCode) -> Result<Option<CheckContext>>;
+
+    /// Switches the reader mode and appends the switch to its audit, in one
+    /// transaction.
+    fn set_reader_mode(
+        &self,
+        code: &InstitutionCode,
+        mode: &str,
+        staff_id: Option<&str>,
+        at: &str,
+    ) -> Result<()>;
+
+    /// The reader-mode switches of an institution, oldest first.
+    fn reader_mode_events(&self, code: &InstitutionCode) -> Result<Vec<ReaderModeEvent>>;
+
+    fn set_fault(
+        &self,
+        code: &InstitutionCode,
+        kind: &str,
+        until: Option<&str>,
+        at: &str,
+    ) -> Result<()>;
+    fn clear_fault(&self, code: &InstitutionCode) -> Result<bool>;
+
     fn insert_token(&self, token: &NewToken) -> Result<i64>;
     fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRow>>;
 
@@ -160,6 +186,60 @@ pub trait InsurerStore: Send + Sync {
     ) -> Result<Vec<LateRegistration>>;
 }
 
+/// What the reception side needs: visits, declarations (with their
+/// deletion log), the deferred re-check queue.
+pub trait ClinicStore: Send + Sync {
+    fn insert_visit(&self, v: &NewVisit) -> Result<i64>;
+    /// One of the institution's visits (another institution's is `None`).
+    fn visit(&self, institution: &InstitutionCode, id: i64) -> Result<Option<VisitRow>>;
+    /// Replaces a visit's record and re-check state.
+    fn update_visit(
+        &self,
+        institution: &InstitutionCode,
+        id: i64,
+        recheck_state: &str,
+        record: &serde_json::Value,
+        at: &str,
+    ) -> Result<bool>;
+    /// The institution's visits on one day.
+    fn visits_on(&self, institution: &InstitutionCode, day: NaiveDate) -> Result<Vec<VisitRow>>;
+    /// The latest earlier visit of the same patient (by the institution's
+    /// patient key), for a returning patient.
+    fn previous_visit(
+        &self,
+        institution: &InstitutionCode,
+        patient_key: &str,
+        before_id: i64,
+    ) -> Result<Option<VisitRow>>;
+    fn pending_rechecks(&self, institution: &InstitutionCode, limit: u32) -> Result<Vec<VisitRow>>;
+    fn put_declaration(
+        &self,
+        institution: &InstitutionCode,
+        visit_id: i64,
+        form: &serde_json::Value,
+        at: &str,
+    ) -> Result<bool>;
+    fn declaration(
+        &self,
+        institution: &InstitutionCode,
+        visit_id: i64,
+    ) -> Result<Option<DeclarationRow>>;
+    fn mark_claim_paid(
+        &self,
+        institution: &InstitutionCode,
+        visit_id: i64,
+        paid_on: NaiveDate,
+    ) -> Result<bool>;
+    /// Deletes every declaration whose claim was paid on or before
+    /// `paid_on_or_before`, logging each deletion, in one transaction.
+    fn purge_declarations(
+        &self,
+        paid_on_or_before: NaiveDate,
+        at: &str,
+    ) -> Result<Vec<DeletionRow>>;
+    fn deletions(&self, institution: &InstitutionCode) -> Result<Vec<DeletionRow>>;
+}
+
 /// Everything onshi stores, behind one object.
-pub trait Store: RegistryStore + InsurerStore {}
-impl<T: RegistryStore + InsurerStore> Store for T {}
+pub trait Store: RegistryStore + InsurerStore + ClinicStore {}
+impl<T: RegistryStore + InsurerStore + ClinicStore> Store for T {}

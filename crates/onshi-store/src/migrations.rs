@@ -134,4 +134,67 @@ CREATE TABLE idempotency_keys (
     PRIMARY KEY (scope, key)
 ) STRICT;
 "#,
+    // 3: the reception side: visits, declarations and their deletion log,
+    // the reader mode (visual confirmation) with its audit, fault injection,
+    // and how identity was confirmed on each check.
+    r#"
+ALTER TABLE check_history ADD COLUMN identity_confirmed_by TEXT;  -- face | pin | visual
+ALTER TABLE check_history ADD COLUMN staff_id TEXT;
+
+-- The face reader's mode per institution (目視確認モード), and every switch.
+CREATE TABLE reader_modes (
+    institution_code TEXT PRIMARY KEY REFERENCES institutions (code),
+    mode             TEXT NOT NULL CHECK (mode IN ('face', 'visual')),
+    staff_id         TEXT,
+    changed_at       TEXT NOT NULL
+) STRICT;
+CREATE TABLE reader_mode_events (
+    id               INTEGER PRIMARY KEY,
+    institution_code TEXT NOT NULL REFERENCES institutions (code),
+    mode             TEXT NOT NULL,
+    staff_id         TEXT,
+    changed_at       TEXT NOT NULL
+) STRICT;
+
+-- Fault injection for vendors: while set, the institution's checks fail so.
+CREATE TABLE faults (
+    institution_code TEXT PRIMARY KEY REFERENCES institutions (code),
+    kind             TEXT NOT NULL CHECK (kind IN ('reader', 'certificate', 'network', 'registry')),
+    set_at           TEXT NOT NULL,
+    until            TEXT            -- RFC 3339; NULL: until cleared
+) STRICT;
+
+-- A patient at the window: the check attempt, why it failed, the decision,
+-- the deferred re-check, what the claim must use. The record is the clinic
+-- crate's JSON; the columns are what is searched.
+CREATE TABLE visits (
+    id               INTEGER PRIMARY KEY,
+    institution_code TEXT NOT NULL REFERENCES institutions (code),
+    visited_on       TEXT NOT NULL,
+    patient_key      TEXT,            -- the institution's own patient id (診察券番号)
+    recheck_state    TEXT NOT NULL CHECK (recheck_state IN ('none', 'pending', 'done')),
+    claim_paid_on    TEXT,
+    record           TEXT NOT NULL,
+    created_at       TEXT NOT NULL,
+    updated_at       TEXT NOT NULL
+) STRICT;
+CREATE INDEX visits_day ON visits (institution_code, visited_on);
+CREATE INDEX visits_patient ON visits (institution_code, patient_key, id);
+CREATE INDEX visits_recheck ON visits (institution_code, recheck_state);
+
+-- 被保険者資格申立書: kept only until the claim it supported is paid.
+CREATE TABLE declarations (
+    visit_id     INTEGER PRIMARY KEY REFERENCES visits (id),
+    form         TEXT NOT NULL,
+    submitted_at TEXT NOT NULL
+) STRICT;
+CREATE TABLE declaration_deletions (
+    id               INTEGER PRIMARY KEY,
+    visit_id         INTEGER NOT NULL,
+    institution_code TEXT NOT NULL,
+    claim_paid_on    TEXT NOT NULL,
+    deleted_at       TEXT NOT NULL,
+    reason           TEXT NOT NULL
+) STRICT;
+"#,
 ];

@@ -114,6 +114,10 @@ pub struct NewCheck {
     pub error_code: Option<String>,
     /// The answer as sent, as JSON.
     pub answer: serde_json::Value,
+    /// face | pin | visual, for card checks.
+    pub identity_confirmed_by: Option<String>,
+    /// The staff member who confirmed identity visually.
+    pub staff_id: Option<String>,
 }
 
 /// A check as read back from the history.
@@ -283,4 +287,74 @@ pub struct LateRegistration {
     pub registered_at: String,
     pub first_visit_at: String,
     pub first_visit_on: NaiveDate,
+}
+
+/// A fault injected for an institution (vendor rehearsal).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FaultRow {
+    /// reader | certificate | network | registry
+    pub kind: String,
+    pub set_at: String,
+    pub until: Option<String>,
+}
+
+/// What a check needs to know about the asking institution.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckContext {
+    pub institution: InstitutionRow,
+    /// face | visual (default face).
+    pub reader_mode: String,
+    pub fault: Option<FaultRow>,
+}
+
+/// One switch of the reader mode.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReaderModeEvent {
+    pub mode: String,
+    pub staff_id: Option<String>,
+    pub changed_at: String,
+}
+
+/// A visit to create.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewVisit {
+    pub institution: InstitutionCode,
+    pub visited_on: NaiveDate,
+    pub patient_key: Option<String>,
+    /// none | pending | done
+    pub recheck_state: String,
+    pub record: serde_json::Value,
+    pub at: String,
+}
+
+/// A visit as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VisitRow {
+    pub id: i64,
+    pub institution: InstitutionCode,
+    pub visited_on: NaiveDate,
+    pub patient_key: Option<String>,
+    pub recheck_state: String,
+    pub claim_paid_on: Option<NaiveDate>,
+    pub record: serde_json::Value,
+    pub has_declaration: bool,
+    pub created_at: String,
+}
+
+/// A declaration as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeclarationRow {
+    pub visit_id: i64,
+    pub form: serde_json::Value,
+    pub submitted_at: String,
+}
+
+/// One logged deletion of a declaration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeletionRow {
+    pub visit_id: i64,
+    pub institution_code: String,
+    pub claim_paid_on: NaiveDate,
+    pub deleted_at: String,
+    pub reason: String,
 }

@@ -56,7 +56,12 @@ impl From<RegistryError> for ApiError {
             E::MissingIdempotencyKey => StatusCode::BAD_REQUEST,
             E::PersonUnknown(_) | E::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             E::OtherInsurer => StatusCode::FORBIDDEN,
-            E::NotVisible | E::Duplicate(_) => StatusCode::CONFLICT,
+            E::NotVisible | E::Duplicate(_) | E::VisualModeOff | E::ReaderInVisualMode => {
+                StatusCode::CONFLICT
+            }
+            E::ReaderUnavailable | E::NetworkUnreachable | E::RegistryUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             E::CertificateExpired { .. } | E::CertificateRevoked => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
@@ -93,5 +98,42 @@ impl IntoResponse for ApiError {
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         resp
+    }
+}
+
+impl From<onshi_clinic::visit::ClinicError> for ApiError {
+    fn from(e: onshi_clinic::visit::ClinicError) -> Self {
+        use onshi_clinic::visit::ClinicError as C;
+        match e {
+            C::Registry(r) => r.into(),
+            C::NoRecordOnFile => ApiError::new(StatusCode::CONFLICT, e.code(), e.to_string()),
+            C::NoDeclaration => ApiError::new(StatusCode::NOT_FOUND, e.code(), e.to_string()),
+            C::Corrupt(ref m) => {
+                tracing::error!(error = %m, "corrupt visit record");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "内部エラーが発生しました",
+                )
+            }
+        }
+    }
+}
+
+impl From<onshi_clinic::pdf::PdfError> for ApiError {
+    fn from(e: onshi_clinic::pdf::PdfError) -> Self {
+        use onshi_clinic::pdf::PdfError as P;
+        match e {
+            P::FontUnavailable(_) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "font_unavailable",
+                e.to_string(),
+            ),
+            P::Render(_) => ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "pdf_failed",
+                e.to_string(),
+            ),
+        }
     }
 }

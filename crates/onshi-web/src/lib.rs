@@ -15,6 +15,7 @@
 //! utoipa. Not on the CLI.
 
 pub mod api;
+pub mod clinic_api;
 pub mod error;
 pub mod extract;
 pub mod insurer_api;
@@ -39,6 +40,7 @@ pub const MAX_UPLOAD_BYTES: usize = 32 * 1024 * 1024;
 pub fn router(state: AppState) -> Router {
     api::routes()
         .merge(insurer_api::routes())
+        .merge(clinic_api::routes())
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)

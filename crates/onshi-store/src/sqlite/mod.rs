@@ -15,6 +15,7 @@ use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::types::Type;
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
+mod clinic;
 mod insurer;
 
 use crate::migrations;
@@ -445,8 +446,8 @@ impl RegistryStore for SqliteStore {
         let mut st = c.prepare_cached(
             "INSERT INTO check_history (institution_code, checked_at, checked_on, reference, \
              certificate_serial, insurer_number, symbol, number, branch, birth_date, person_id, \
-             validity, error_code, answer) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+             validity, error_code, answer, identity_confirmed_by, staff_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
         )?;
         st.execute(params![
             check.institution.as_str(),
@@ -463,6 +464,8 @@ impl RegistryStore for SqliteStore {
             check.validity,
             check.error_code,
             check.answer.to_string(),
+            check.identity_confirmed_by,
+            check.staff_id,
         ])
         .map_err(classify)?;
         Ok(c.last_insert_rowid())
@@ -490,6 +493,105 @@ impl RegistryStore for SqliteStore {
         })?;
         rows.collect::<rusqlite::Result<Vec<_>>>()
             .map_err(unwrap_corrupt)
+    }
+
+    fn check_context(&self, code: &InstitutionCode) -> Result<Option<CheckContext>> {
+        let c = self.conn()?;
+        let mut st = c.prepare_cached(
+            "SELECT i.code, i.name, i.phone, coalesce(m.mode, 'face'), f.kind, f.set_at, f.until \
+             FROM institutions i \
+             LEFT JOIN reader_modes m ON m.institution_code = i.code \
+             LEFT JOIN faults f ON f.institution_code = i.code \
+             WHERE i.code = $1",
+        )?;
+        st.query_row([code.as_str()], |r| {
+            let kind: Option<String> = r.get(4)?;
+            Ok(CheckContext {
+                institution: InstitutionRow {
+                    code: parsed(0, InstitutionCode::parse(&r.get::<_, String>(0)?))?,
+                    name: r.get(1)?,
+                    phone: r.get(2)?,
+                },
+                reader_mode: r.get(3)?,
+                fault: match kind {
+                    Some(kind) => Some(FaultRow {
+                        kind,
+                        set_at: r.get(5)?,
+                        until: r.get(6)?,
+                    }),
+                    None => None,
+                },
+            })
+        })
+        .optional()
+        .map_err(unwrap_corrupt)
+    }
+
+    fn set_reader_mode(
+        &self,
+        code: &InstitutionCode,
+        mode: &str,
+        staff_id: Option<&str>,
+        at: &str,
+    ) -> Result<()> {
+        let mut c = self.conn()?;
+        let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        tx.prepare_cached(
+            "INSERT INTO reader_modes (institution_code, mode, staff_id, changed_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (institution_code) DO UPDATE SET mode = excluded.mode, staff_id = excluded.staff_id, \
+             changed_at = excluded.changed_at",
+        )?
+        .execute(params![code.as_str(), mode, staff_id, at])
+        .map_err(classify)?;
+        tx.prepare_cached(
+            "INSERT INTO reader_mode_events (institution_code, mode, staff_id, changed_at) VALUES ($1, $2, $3, $4)",
+        )?
+        .execute(params![code.as_str(), mode, staff_id, at])
+        .map_err(classify)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn reader_mode_events(&self, code: &InstitutionCode) -> Result<Vec<ReaderModeEvent>> {
+        let c = self.conn()?;
+        let mut st = c.prepare_cached(
+            "SELECT mode, staff_id, changed_at FROM reader_mode_events WHERE institution_code = $1 ORDER BY id",
+        )?;
+        let rows = st.query_map([code.as_str()], |r| {
+            Ok(ReaderModeEvent {
+                mode: r.get(0)?,
+                staff_id: r.get(1)?,
+                changed_at: r.get(2)?,
+            })
+        })?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(unwrap_corrupt)
+    }
+
+    fn set_fault(
+        &self,
+        code: &InstitutionCode,
+        kind: &str,
+        until: Option<&str>,
+        at: &str,
+    ) -> Result<()> {
+        let c = self.conn()?;
+        c.prepare_cached(
+            "INSERT INTO faults (institution_code, kind, set_at, until) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (institution_code) DO UPDATE SET kind = excluded.kind, set_at = excluded.set_at, \
+             until = excluded.until",
+        )?
+        .execute(params![code.as_str(), kind, at, until])
+        .map_err(classify)?;
+        Ok(())
+    }
+
+    fn clear_fault(&self, code: &InstitutionCode) -> Result<bool> {
+        let c = self.conn()?;
+        let n = c
+            .prepare_cached("DELETE FROM faults WHERE institution_code = $1")?
+            .execute([code.as_str()])?;
+        Ok(n > 0)
     }
 
     fn insert_token(&self, t: &NewToken) -> Result<i64> {

@@ -1,0 +1,18 @@
+//! # onshi-clinic
+//!
+//! The reception side (受付) of notice 保発0710第1号 §1–§3 and 別添1–3:
+//!
+//! | module | holds |
+//! | --- | --- |
+//! | [`visit`] | a patient at the window: the check attempt and why it failed, the window-burden decision, the declaration, what the claim must use, the deferred re-check (事後確認) |
+//! | [`pdf`] | the 被保険者資格申立書 and its explanation sheet as an A4 PDF (krilla, IPAex fonts, subset embedded) |
+//!
+//! The rules (failure kinds, the decision order, ratios, amounts, the form's
+//! validation) are `onshi-core`'s; this crate moves data between the window,
+//! the registry's check service and the store.
+//!
+//! May depend on: onshi-core, onshi-store, onshi-registry, krilla. Not on the
+//! web or CLI crates.
+
+pub mod pdf;
+pub mod visit;
