@@ -109,7 +109,9 @@ pub fn day_reaching_age(birth: NaiveDate, n: u32) -> NaiveDate {
 
 /// Age in whole years on `d` (the age reached by the end of `d`).
 pub fn age_on(birth: NaiveDate, d: NaiveDate) -> u32 {
-    let mut age = d.year().saturating_sub(birth.year()).max(0) as u32;
+    // A person born on 1月1日 reaches the next age on 12月31日 of the year
+    // before, so start one above the difference of years and come down.
+    let mut age = (d.year() - birth.year() + 1).max(0) as u32;
     while age > 0 && day_reaching_age(birth, age) > d {
         age -= 1;
     }
@@ -137,6 +139,13 @@ pub fn elderly_from(birth: NaiveDate) -> NaiveDate {
         (r.year(), r.month() + 1)
     };
     NaiveDate::from_ymd_opt(y, m, 1).unwrap_or(NaiveDate::MAX)
+}
+
+/// The first day of 後期高齢者医療: the 75th birthday itself (高齢者医療確保法
+/// 50条, 52条; DOMAIN §5: 「75歳の誕生日の前日まで」 on the old card). A
+/// 2月29日 birth reaches it on 3月1日 in a common year.
+pub fn kouki_from(birth: NaiveDate) -> NaiveDate {
+    anniversary(birth, 75)
 }
 
 /// The age band that decides the ratio on a date.
@@ -232,6 +241,9 @@ mod tests {
         assert_eq!(age_on(d("2000-05-10"), d("2006-05-09")), 6);
         assert_eq!(age_on(d("2000-02-29"), d("2001-02-27")), 0);
         assert_eq!(age_on(d("2000-02-29"), d("2001-02-28")), 1);
+        assert_eq!(age_on(d("1971-01-01"), d("2045-12-31")), 75);
+        assert_eq!(age_on(d("1971-01-01"), d("2045-12-30")), 74);
+        assert_eq!(age_on(d("2020-01-01"), d("2019-12-31")), 0);
         // 未就学: born 2018-04-02 reaches 6 on 2024-04-01 → until 2025-03-31.
         assert_eq!(preschool_until(d("2018-04-02")), d("2025-03-31"));
         // Born 2018-04-01 reaches 6 on 2024-03-31 → until that very day.
@@ -241,6 +253,13 @@ mod tests {
         // Born on the 1st: reaches 70 on the last day of the previous month.
         assert_eq!(elderly_from(d("1955-06-01")), d("2025-06-01"));
         assert_eq!(elderly_from(d("1955-12-20")), d("2026-01-01"));
+        // 後期: the 75th birthday itself.
+        assert_eq!(kouki_from(d("1950-06-15")), d("2025-06-15"));
+        assert_eq!(kouki_from(d("1950-06-01")), d("2025-06-01"));
+        assert_eq!(kouki_from(d("1948-02-29")), d("2023-03-01"));
+        assert_eq!(kouki_from(d("1952-02-29")), d("2027-03-01"));
+        assert_eq!(kouki_from(d("1956-02-29")), d("2031-03-01"));
+        assert_eq!(day_reaching_age(d("1952-02-29"), 75), d("2027-02-28"));
     }
 
     #[test]
@@ -305,6 +324,10 @@ mod tests {
             prop_assert_eq!(age_band(birth, e.pred_opt().unwrap()), AgeBand::General);
             prop_assert_eq!(age_on(birth, e), 70);
             prop_assert!(age_on(birth, e.pred_opt().unwrap()) >= 69);
+            let k = kouki_from(birth);
+            prop_assert_eq!(age_on(birth, k), 75);
+            prop_assert_eq!(age_on(birth, k.pred_opt().unwrap()), 75);
+            prop_assert!(age_on(birth, k.pred_opt().unwrap().pred_opt().unwrap()) == 74);
         }
     }
 }

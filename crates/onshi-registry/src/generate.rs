@@ -10,7 +10,7 @@
 //! municipality and a made-up street number. Nothing describes a real person.
 
 use chrono::{Datelike, Days, NaiveDate};
-use onshi_core::burden::day_reaching_age;
+use onshi_core::burden::kouki_from;
 use onshi_core::qualification::InsuranceNumbers;
 use onshi_core::{
     Address, BranchNumber, BurdenRatio, CertificateSerial, InstitutionCode, InsuredNumber,
@@ -310,7 +310,7 @@ pub fn person(
     if scenario < 30 {
         // 資格情報なし: nothing registered.
     } else if age >= 75 {
-        let turned_75 = days_after(day_reaching_age(birth, 75), 1);
+        let turned_75 = kouki_from(birth);
         let old = Membership {
             insurer: pref.kokuho[city_i].clone(),
             employer: None,
