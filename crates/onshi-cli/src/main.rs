@@ -103,6 +103,40 @@ enum FixtureAction {
 
 #[derive(Subcommand)]
 enum ClinicAction {
+    /// The window-burden decision of notice §2 from the command line (no
+    /// database): prints the ratio, its basis and section, and the amount.
+    Decide {
+        /// 受診日 (YYYY-MM-DD).
+        #[arg(long)]
+        visit_date: NaiveDate,
+        /// The patient's birth date (ISO or 和暦), for a 「わからない」 ratio.
+        #[arg(long)]
+        birth_date: Option<String>,
+        /// Ratio (percent) of a successful online check.
+        #[arg(long)]
+        online: Option<u16>,
+        /// What was shown and its ratio: myna_portal:30, insurance_card:20,
+        /// qualification_certificate:30.
+        #[arg(long)]
+        shown: Option<String>,
+        /// The declared ratio: 30, 20, 10 or unknown.
+        #[arg(long)]
+        declared: Option<String>,
+        /// The ratio on file for a returning patient who confirmed orally.
+        #[arg(long)]
+        returning: Option<u16>,
+        /// The institution's discretion for a known returning patient.
+        #[arg(long)]
+        discretion: Option<u16>,
+        /// 点数, for the amount.
+        #[arg(long)]
+        points: Option<u64>,
+    },
+    /// Writes the blank 被保険者資格申立書 with its explanation sheet as PDF.
+    Form {
+        #[arg(long, default_value = "moushitatesho.pdf")]
+        out: PathBuf,
+    },
     /// Delete the declarations whose claims were paid at least GRACE days
     /// before TODAY, logging each deletion (for cron; `serve` does it daily).
     Purge {
@@ -296,6 +330,85 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             listen,
             declaration_grace_days,
         } => serve(open(&db)?, listen, declaration_grace_days).await,
+        Command::Clinic {
+            action:
+                ClinicAction::Decide {
+                    visit_date,
+                    birth_date,
+                    online,
+                    shown,
+                    declared,
+                    returning,
+                    discretion,
+                    points,
+                },
+        } => {
+            use onshi_core::BurdenRatio;
+            use onshi_core::reception::{DeclaredRatio, Shown, WindowInput, decide_window_burden};
+            let bad = || Failure {
+                code: "invalid_value".into(),
+                message: "--shown KIND:PERCENT".into(),
+            };
+            let pct = BurdenRatio::from_percent;
+            let shown = match shown.as_deref() {
+                None => None,
+                Some(s) => {
+                    let (kind, p) = s.split_once(':').ok_or_else(bad)?;
+                    let kind = match kind {
+                        "myna_portal" => Shown::MynaPortal,
+                        "insurance_card" => Shown::InsuranceCard,
+                        "qualification_certificate" => Shown::QualificationCertificate,
+                        _ => return Err(bad()),
+                    };
+                    Some((kind, pct(p.parse().map_err(|_| bad())?)?))
+                }
+            };
+            let declared = match declared.as_deref() {
+                None => None,
+                Some("unknown") => Some(DeclaredRatio::Unknown),
+                Some(p) => Some(DeclaredRatio::Ratio(BurdenRatio::parse(p).or_else(
+                    |_| {
+                        p.parse::<u16>()
+                            .map_err(|_| onshi_core::ParseErrorKind::BurdenRatio.at("declared"))
+                            .and_then(pct)
+                    },
+                )?)),
+            };
+            let input = WindowInput {
+                online: online.map(pct).transpose()?,
+                shown,
+                declaration: declared,
+                returning_oral: returning.map(pct).transpose()?,
+                discretion: discretion.map(pct).transpose()?,
+                birth_date: birth_date
+                    .as_deref()
+                    .map(|b| onshi_core::parse_date_any("birth_date", b))
+                    .transpose()?,
+            };
+            let d = decide_window_burden(&input, visit_date);
+            let amount = points.map(|p| onshi_core::burden::window_amount(p, d.ratio));
+            let out = serde_json::json!({
+                "ratio_percent": d.ratio.percent(), "basis": d.basis, "section": d.section,
+                "explanation": d.explanation, "points": points, "amount_yen": amount,
+            });
+            println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+            Ok(())
+        }
+        Command::Clinic {
+            action: ClinicAction::Form { out },
+        } => {
+            let fonts = onshi_clinic::pdf::Fonts::load(None).map_err(|e| Failure {
+                code: "font_unavailable".into(),
+                message: e.to_string(),
+            })?;
+            let bytes = onshi_clinic::pdf::declaration_pdf(None, &fonts).map_err(|e| Failure {
+                code: "pdf_failed".into(),
+                message: e.to_string(),
+            })?;
+            std::fs::write(&out, bytes)?;
+            println!("wrote {}", out.display());
+            Ok(())
+        }
         Command::Clinic {
             action:
                 ClinicAction::Purge {

@@ -352,3 +352,80 @@ fn registry_import_is_one_transaction() {
         .unwrap();
     assert!(String::from_utf8_lossy(&other.stderr).contains("insurer_unknown"));
 }
+
+#[test]
+fn clinic_decide_and_blank_form() {
+    let out = onshi()
+        .args([
+            "clinic",
+            "decide",
+            "--visit-date",
+            "2026-11-25",
+            "--shown",
+            "insurance_card:20",
+            "--declared",
+            "30",
+            "--points",
+            "125",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let d: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (
+            d["basis"].as_str(),
+            d["ratio_percent"].as_u64(),
+            d["amount_yen"].as_u64()
+        ),
+        (Some("insurance_card"), Some(20), Some(250))
+    );
+    let none: Value = serde_json::from_slice(
+        &onshi()
+            .args(["clinic", "decide", "--visit-date", "2026-11-25"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(
+        (none["basis"].as_str(), none["section"].as_str()),
+        (Some("full_cost"), Some("保発0710第1号 2(3)"))
+    );
+    let bad = onshi()
+        .args([
+            "clinic",
+            "decide",
+            "--visit-date",
+            "2026-11-25",
+            "--shown",
+            "passport:30",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+
+    let dir = tempfile::tempdir().unwrap();
+    let pdf = dir.path().join("form.pdf");
+    let out = onshi()
+        .args(["clinic", "form", "--out"])
+        .arg(&pdf)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = Command::new("pdftotext")
+        .arg(&pdf)
+        .arg("-")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(text.contains("被保険者資格申立書に関する説明書"), "{text}");
+}
