@@ -738,6 +738,31 @@ pub fn run_rechecks(
     Ok(out)
 }
 
+/// Attaches an answer obtained another way (the system-failure-mode search,
+/// notice §2(2) ※) to a visit, as the re-check would: a valid answer becomes
+/// the claim's confirmed qualification (notice §3(1)) and closes the visit.
+pub fn attach_answer(
+    store: &dyn Store,
+    inst: &InstitutionCode,
+    id: i64,
+    answer: &CheckAnswer,
+    source: &str,
+    now: DateTime<Utc>,
+) -> Result<VisitView, ClinicError> {
+    let row = store.visit(inst, id)?.ok_or(RegistryError::NotFound)?;
+    let mut record: VisitRecord =
+        serde_json::from_value(row.record).map_err(|e| ClinicError::Corrupt(e.to_string()))?;
+    let (_, claim, state) = read_answer(answer, source);
+    if claim.is_some() {
+        record.claim = claim;
+    }
+    record.check = Some(answer.clone());
+    record.recheck.last_at = Some(now.to_rfc3339());
+    record.recheck.last_result = Some(answer.validity_label.clone());
+    save(store, inst, id, state, &record, &now.to_rfc3339())?;
+    visit(store, inst, id)
+}
+
 /// The visits waiting for a re-check.
 pub fn pending(store: &dyn Store, inst: &InstitutionCode) -> Result<Vec<VisitView>, ClinicError> {
     store

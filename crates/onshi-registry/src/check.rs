@@ -362,6 +362,10 @@ pub fn check(
     };
 
     let (person_id, answer) = match &request.query {
+        CheckQuery::FailureMode { person_id } => (
+            Some(*person_id),
+            Ok(person_answer(store, *person_id, on, "failure_mode", None)?),
+        ),
         CheckQuery::Card { serial } => {
             let card = store
                 .card(serial)?
@@ -387,12 +391,7 @@ pub fn check(
             let answer = match refusal {
                 Some(e) => Err(e),
                 None => {
-                    let person = store.person(card.person_id)?;
-                    let quals = store.visible_qualifications_of(card.person_id)?;
-                    let held: Vec<Held> = quals.iter().map(held).collect();
-                    let sel = card_selection(&held, on);
-                    let persons = person.into_iter().collect::<Vec<_>>();
-                    let mut a = build_answer("card", on, &sel, &quals, &persons, note);
+                    let mut a = person_answer(store, card.person_id, on, "card", note)?;
                     a.identity_confirmed_by = identity.map(|i| i.as_str().to_owned());
                     Ok(a)
                 }
@@ -422,6 +421,24 @@ pub fn check(
     };
     record(person_id, &answer)?;
     answer
+}
+
+/// What a card check shows for a person on `on`: all their visible
+/// qualifications through `card_selection` (also used by the failure-mode
+/// pick, which identifies the person without the card).
+pub(crate) fn person_answer(
+    store: &dyn RegistryStore,
+    person_id: i64,
+    on: NaiveDate,
+    reference: &str,
+    note: Option<ProcessingNote>,
+) -> Result<CheckAnswer, RegistryError> {
+    let person = store.person(person_id)?;
+    let quals = store.visible_qualifications_of(person_id)?;
+    let held: Vec<Held> = quals.iter().map(held).collect();
+    let sel = card_selection(&held, on);
+    let persons = person.into_iter().collect::<Vec<_>>();
+    Ok(build_answer(reference, on, &sel, &quals, &persons, note))
 }
 
 /// The fault injected for the institution, if it is still in force at `now`.

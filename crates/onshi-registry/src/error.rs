@@ -53,6 +53,18 @@ pub enum RegistryError {
     VisualModeOff,
     #[error("カードリーダーは目視確認モードです。目視で本人確認を行ってください")]
     ReaderInVisualMode,
+    #[error("{0}または{1}のどちらかを入力してください")]
+    MissingOneOf(&'static str, &'static str),
+    #[error("システム障害時モードが有効になっていません。コールセンターに利用を申請してください")]
+    FailureModeNotActive,
+    #[error("照会が多すぎます。しばらく待ってから再度照会してください")]
+    RateLimited,
+    #[error("検索結果の有効期限が切れました。もう一度検索してください")]
+    SearchExpired,
+    #[error("折り返しの電話番号が届出の番号（{0}）と一致しません")]
+    CallbackMismatch(String),
+    #[error("この申請は現在「{0}」のため、その操作はできません")]
+    InvalidState(String),
     #[error("認証が必要です")]
     Unauthorized,
     #[error("この操作の権限がありません")]
@@ -97,6 +109,12 @@ impl RegistryError {
             Self::RegistryUnavailable => "registry_unavailable",
             Self::VisualModeOff => "visual_mode_off",
             Self::ReaderInVisualMode => "reader_in_visual_mode",
+            Self::MissingOneOf(..) => "missing_field",
+            Self::FailureModeNotActive => "failure_mode_not_active",
+            Self::RateLimited => "rate_limited",
+            Self::SearchExpired => "search_expired",
+            Self::CallbackMismatch(_) => "callback_number_mismatch",
+            Self::InvalidState(_) => "invalid_state",
             Self::Unauthorized => "unauthorized",
             Self::Forbidden => "forbidden",
             Self::Conflict(_) => "conflict",
@@ -111,6 +129,7 @@ impl RegistryError {
             Self::Missing(f) | Self::NotAllowed(f) => Some((*f).to_owned()),
             Self::BadValue { field, .. } => Some(field.clone()),
             Self::OtherInsurer => Some("insurer_number".into()),
+            Self::MissingOneOf(a, b) => Some(format!("{a},{b}")),
             Self::PersonUnknown(_) => Some("person_ref".into()),
             _ => None,
         }

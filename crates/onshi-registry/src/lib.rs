@@ -16,6 +16,7 @@ pub mod auth;
 pub mod check;
 pub mod demo;
 pub mod error;
+pub mod failure_mode;
 pub mod fixture;
 pub mod generate;
 pub mod import;

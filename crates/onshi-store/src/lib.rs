@@ -240,6 +240,78 @@ pub trait ClinicStore: Send + Sync {
     fn deletions(&self, institution: &InstitutionCode) -> Result<Vec<DeletionRow>>;
 }
 
+/// What the system-failure mode needs: the activation workflow, disaster
+/// activations, the person search, stored searches and the audit log.
+pub trait FailureModeStore: Send + Sync {
+    fn fm_create_request(
+        &self,
+        institution: &InstitutionCode,
+        contact: &str,
+        reason: Option<&str>,
+        at: &str,
+    ) -> Result<i64>;
+    fn fm_request(&self, id: i64) -> Result<Option<FailureModeRequestRow>>;
+    /// Requests, newest first, optionally of one institution and one status.
+    fn fm_requests(
+        &self,
+        institution: Option<&InstitutionCode>,
+        status: Option<&str>,
+    ) -> Result<Vec<FailureModeRequestRow>>;
+    /// requested → confirmed (the call-back); false when not in `requested`.
+    fn fm_confirm(&self, id: i64, operator: &str, called_number: &str, at: &str) -> Result<bool>;
+    /// confirmed → enabled for `[from, until)`; false when not `confirmed`.
+    fn fm_enable(&self, id: i64, from: &str, until: &str, report_due_on: NaiveDate)
+    -> Result<bool>;
+    /// Records the usage report of an enabled request of the institution.
+    fn fm_report(
+        &self,
+        institution: &InstitutionCode,
+        id: i64,
+        text: &str,
+        at: &str,
+    ) -> Result<bool>;
+    /// Enabled requests whose report is due before `today` and not received.
+    fn fm_overdue(&self, today: NaiveDate) -> Result<Vec<FailureModeRequestRow>>;
+    fn fm_add_disaster(
+        &self,
+        prefecture: u8,
+        from: &str,
+        until: &str,
+        reason: &str,
+        by: &str,
+        at: &str,
+    ) -> Result<i64>;
+    fn fm_disasters(&self) -> Result<Vec<DisasterRow>>;
+    /// Whether the mode is on for the institution at `now` (RFC 3339, UTC,
+    /// milliseconds): by its own enabled request or by a disaster activation
+    /// of its prefecture. Returns what enabled it.
+    fn fm_active(&self, institution: &InstitutionCode, now: &str) -> Result<Option<String>>;
+    /// Persons matching the search, at most `limit`.
+    fn fm_search_persons(&self, q: &PersonSearch, limit: u32) -> Result<Vec<PersonRow>>;
+    fn fm_record_search(
+        &self,
+        institution: &InstitutionCode,
+        at: &str,
+        checked_on: NaiveDate,
+        candidates: &[i64],
+        purpose: Option<&str>,
+    ) -> Result<i64>;
+    fn fm_search(&self, institution: &InstitutionCode, id: i64) -> Result<Option<SearchRow>>;
+    /// How many searches the institution made at or after `since`.
+    fn fm_searches_since(&self, institution: &InstitutionCode, since: &str) -> Result<u64>;
+    fn audit(
+        &self,
+        at: &str,
+        actor: &str,
+        action: &str,
+        person_id: Option<i64>,
+        purpose: Option<&str>,
+        detail: &serde_json::Value,
+    ) -> Result<()>;
+    /// Audit entries after `after_id`, oldest first, at most `limit`.
+    fn audit_entries(&self, after_id: i64, limit: u32) -> Result<Vec<AuditRow>>;
+}
+
 /// Everything onshi stores, behind one object.
-pub trait Store: RegistryStore + InsurerStore + ClinicStore {}
-impl<T: RegistryStore + InsurerStore + ClinicStore> Store for T {}
+pub trait Store: RegistryStore + InsurerStore + ClinicStore + FailureModeStore {}
+impl<T: RegistryStore + InsurerStore + ClinicStore + FailureModeStore> Store for T {}

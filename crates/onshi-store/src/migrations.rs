@@ -197,4 +197,58 @@ CREATE TABLE declaration_deletions (
     reason           TEXT NOT NULL
 ) STRICT;
 "#,
+    // 4: system-failure mode (緊急時医療情報・資格確認機能): activation
+    // requests, disaster activations, searches, and the audit log.
+    r#"
+CREATE TABLE failure_mode_requests (
+    id                 INTEGER PRIMARY KEY,
+    institution_code   TEXT NOT NULL REFERENCES institutions (code),
+    contact_name       TEXT NOT NULL,
+    reason             TEXT,
+    status             TEXT NOT NULL CHECK (status IN ('requested', 'confirmed', 'enabled')),
+    requested_at       TEXT NOT NULL,
+    confirmed_at       TEXT,
+    confirmed_by       TEXT,
+    called_number      TEXT,
+    enabled_from       TEXT,
+    enabled_until      TEXT,
+    report_due_on      TEXT,
+    report_received_at TEXT,
+    report_text        TEXT
+) STRICT;
+CREATE INDEX failure_mode_requests_inst ON failure_mode_requests (institution_code, status);
+
+CREATE TABLE disaster_activations (
+    id            INTEGER PRIMARY KEY,
+    prefecture    INTEGER NOT NULL CHECK (prefecture BETWEEN 1 AND 47),
+    enabled_from  TEXT NOT NULL,
+    enabled_until TEXT NOT NULL,
+    reason        TEXT NOT NULL,
+    created_at    TEXT NOT NULL,
+    created_by    TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE failure_mode_searches (
+    id               INTEGER PRIMARY KEY,
+    institution_code TEXT NOT NULL REFERENCES institutions (code),
+    searched_at      TEXT NOT NULL,
+    checked_on       TEXT NOT NULL,
+    candidates       TEXT NOT NULL,   -- JSON array of person ids, in the order shown
+    purpose          TEXT
+) STRICT;
+CREATE INDEX failure_mode_searches_inst ON failure_mode_searches (institution_code, searched_at);
+CREATE INDEX persons_name_birth ON persons (name_key, birth_date);
+
+-- Every read of a person's data outside a card or number check (the hash
+-- chain of issue 10 will be built over this table).
+CREATE TABLE audit_log (
+    id        INTEGER PRIMARY KEY,
+    at        TEXT NOT NULL,
+    actor     TEXT NOT NULL,
+    action    TEXT NOT NULL,
+    person_id INTEGER,
+    purpose   TEXT,
+    detail    TEXT
+) STRICT;
+"#,
 ];

@@ -96,6 +96,10 @@ pub enum CheckQuery {
     Card {
         serial: CertificateSerial,
     },
+    /// A pick from the system-failure-mode search.
+    FailureMode {
+        person_id: i64,
+    },
     Numbers {
         numbers: onshi_core::qualification::InsuranceNumbers,
         birth_date: NaiveDate,
@@ -357,4 +361,68 @@ pub struct DeletionRow {
     pub claim_paid_on: NaiveDate,
     pub deleted_at: String,
     pub reason: String,
+}
+
+/// An activation request of the system-failure mode.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FailureModeRequestRow {
+    pub id: i64,
+    pub institution_code: String,
+    pub institution_name: String,
+    /// The number on file (保険医療機関届), for the call-back.
+    pub phone_on_file: Option<String>,
+    pub contact_name: String,
+    pub reason: Option<String>,
+    /// requested | confirmed | enabled
+    pub status: String,
+    pub requested_at: String,
+    pub confirmed_at: Option<String>,
+    pub confirmed_by: Option<String>,
+    pub called_number: Option<String>,
+    pub enabled_from: Option<String>,
+    pub enabled_until: Option<String>,
+    pub report_due_on: Option<NaiveDate>,
+    pub report_received_at: Option<String>,
+}
+
+/// A disaster activation for a whole prefecture.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DisasterRow {
+    pub id: i64,
+    pub prefecture: u8,
+    pub enabled_from: String,
+    pub enabled_until: String,
+    pub reason: String,
+    pub created_by: String,
+}
+
+/// What the failure-mode search matches on (already normalised keys).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonSearch {
+    pub birth_date: NaiveDate,
+    pub sex: u8,
+    pub name_key: Option<String>,
+    pub kana_key: Option<String>,
+    pub address_key: Option<String>,
+}
+
+/// A stored search, for the pick.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchRow {
+    pub id: i64,
+    pub searched_at: String,
+    pub checked_on: NaiveDate,
+    pub candidates: Vec<i64>,
+}
+
+/// One audit-log entry.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditRow {
+    pub id: i64,
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub person_id: Option<i64>,
+    pub purpose: Option<String>,
+    pub detail: serde_json::Value,
 }

@@ -49,9 +49,11 @@ impl From<RegistryError> for ApiError {
     fn from(e: RegistryError) -> Self {
         use RegistryError as E;
         let status = match &e {
-            E::Invalid(_) | E::Missing(_) | E::NotAllowed(_) | E::BadValue { .. } => {
-                StatusCode::BAD_REQUEST
-            }
+            E::Invalid(_)
+            | E::Missing(_)
+            | E::MissingOneOf(..)
+            | E::NotAllowed(_)
+            | E::BadValue { .. } => StatusCode::BAD_REQUEST,
             E::CertificateUnknown | E::InsurerUnknown(_) | E::NotFound => StatusCode::NOT_FOUND,
             E::MissingIdempotencyKey => StatusCode::BAD_REQUEST,
             E::PersonUnknown(_) | E::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
@@ -67,6 +69,10 @@ impl From<RegistryError> for ApiError {
             }
             E::InstitutionUnknown(_) | E::Forbidden => StatusCode::FORBIDDEN,
             E::Unauthorized => StatusCode::UNAUTHORIZED,
+            E::FailureModeNotActive => StatusCode::FORBIDDEN,
+            E::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            E::SearchExpired => StatusCode::GONE,
+            E::CallbackMismatch(_) | E::InvalidState(_) => StatusCode::CONFLICT,
             E::Conflict(_) => StatusCode::CONFLICT,
             E::Store(inner) => {
                 tracing::error!(error = %inner, "store failure");

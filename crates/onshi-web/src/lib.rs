@@ -18,6 +18,7 @@ pub mod api;
 pub mod clinic_api;
 pub mod error;
 pub mod extract;
+pub mod failure_mode_api;
 pub mod insurer_api;
 
 use std::sync::Arc;
@@ -41,6 +42,7 @@ pub fn router(state: AppState) -> Router {
     api::routes()
         .merge(insurer_api::routes())
         .merge(clinic_api::routes())
+        .merge(failure_mode_api::routes())
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)

@@ -16,6 +16,7 @@ use rusqlite::types::Type;
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
 mod clinic;
+mod failure_mode;
 mod insurer;
 
 use crate::migrations;
@@ -315,6 +316,7 @@ fn write_batch_tx(
 
 fn query_echo(q: &CheckQuery) -> (&'static str, [Option<String>; 6]) {
     match q {
+        CheckQuery::FailureMode { .. } => ("failure_mode", [None, None, None, None, None, None]),
         CheckQuery::Card { serial } => (
             "card",
             [Some(serial.to_string()), None, None, None, None, None],
