@@ -299,10 +299,7 @@ pub fn search(
     let mut hits = Vec::new();
     for p in store.fm_search_persons(&q, 200)? {
         let quals = store.visible_qualifications_of(p.id)?;
-        let relevant = quals
-            .iter()
-            .filter(|q| q.qualification.acquired_on <= on)
-            .next_back();
+        let relevant = quals.iter().rfind(|q| q.qualification.acquired_on <= on);
         if let Some(want) = insurer.as_deref().map(insurer_key) {
             let ok = quals
                 .iter()
