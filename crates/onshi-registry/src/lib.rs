@@ -17,6 +17,7 @@ pub mod check;
 pub mod demo;
 pub mod error;
 pub mod failure_mode;
+pub mod fhir;
 pub mod fixture;
 pub mod generate;
 pub mod import;

@@ -1,7 +1,8 @@
 //! `/api/v1`: the JSON API and its OpenAPI description.
 
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::Utc;
@@ -135,7 +136,7 @@ pub(crate) async fn blocking<T: Send + 'static>(
     path = "/api/v1/checks",
     request_body = RawCheckRequest,
     responses(
-        (status = 200, description = "The answer", body = CheckAnswer),
+        (status = 200, description = "The answer (or a FHIR R4 Bundle with Accept: application/fhir+json)", body = CheckAnswer),
         (status = 400, description = "Bad input (nothing written)", body = ErrorBody),
         (status = 401, description = "No or unknown token", body = ErrorBody),
         (status = 403, description = "Not an institution, or institution unknown", body = ErrorBody),
@@ -147,14 +148,32 @@ pub(crate) async fn blocking<T: Send + 'static>(
 async fn post_check(
     State(state): State<AppState>,
     Auth(caller): Auth,
+    headers: HeaderMap,
     ApiJson(raw): ApiJson<RawCheckRequest>,
-) -> Result<Json<CheckAnswer>, ApiError> {
+) -> Result<Response, ApiError> {
     let institution = caller.institution()?.clone();
     let request = CheckRequest::parse(&raw)?;
     let store = state.store.clone();
+    let now = Utc::now();
     let answer =
-        blocking(move || check::check(store.as_ref(), &institution, &request, Utc::now())).await?;
-    Ok(Json(answer))
+        blocking(move || check::check(store.as_ref(), &institution, &request, now)).await?;
+    let fhir = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/fhir+json"));
+    if fhir {
+        let created = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let body = onshi_registry::fhir::bundle(&answer, &created, &created);
+        return Ok((
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/fhir+json"),
+            )],
+            Json(body),
+        )
+            .into_response());
+    }
+    Ok(Json(answer).into_response())
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -378,3 +378,93 @@ async fn openapi_describes_the_checks() {
         assert!(doc["components"]["schemas"][schema].is_object(), "{schema}");
     }
 }
+
+#[tokio::test]
+async fn fhir_rendering_of_the_answers() {
+    let s = start().await;
+    let fhir = |serial: &'static str| {
+        s.http
+            .post(format!("{}/api/v1/checks", s.url))
+            .bearer_auth(&s.clinic)
+            .header("accept", "application/fhir+json")
+            .json(
+                &json!({"reference": "card", "certificate_serial": serial, "checked_on": today()}),
+            )
+            .send()
+    };
+    let resp = fhir("DEMO-VALID").await.unwrap();
+    assert_eq!(resp.headers()["content-type"], "application/fhir+json");
+    let b: Value = resp.json().await.unwrap();
+    assert_eq!(b["resourceType"], "Bundle");
+    let res = |t: &str| -> Vec<Value> {
+        b["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["resource"].clone())
+            .filter(|r| r["resourceType"] == t)
+            .collect()
+    };
+    let cer = &res("CoverageEligibilityResponse")[0];
+    assert_eq!(cer["outcome"], "complete");
+    assert_eq!(cer["disposition"], "有効");
+    assert_eq!(cer["extension"][0]["valueCode"], "1");
+    assert_eq!(cer["insurance"][0]["inforce"], true);
+    let cov = &res("Coverage")[0];
+    assert_eq!(cov["status"], "active");
+    let ext: Vec<(String, String)> = cov["extension"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["url"]
+                    .as_str()
+                    .unwrap()
+                    .rsplit('/')
+                    .next()
+                    .unwrap()
+                    .to_owned(),
+                e["valueString"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ext,
+        [
+            (
+                "JP_Coverage_InsuredPersonSymbol".to_owned(),
+                "1001".to_owned()
+            ),
+            (
+                "JP_Coverage_InsuredPersonNumber".to_owned(),
+                "2001".to_owned()
+            ),
+            (
+                "JP_Coverage_InsuredPersonSubNumber".to_owned(),
+                "00".to_owned()
+            )
+        ]
+    );
+    assert_eq!(cov["costToBeneficiary"][0]["valueQuantity"]["value"], 30);
+    assert_eq!(cov["relationship"]["coding"][0]["code"], "self");
+    let org = &res("Organization")[0];
+    assert_eq!(org["identifier"][0]["value"], "01130012");
+    assert_eq!(res("Patient")[0]["name"][0]["text"], "山田 太郎");
+    assert_eq!(res("Patient")[0]["name"][1]["text"], "ヤマダ タロウ");
+
+    let lost: Value = fhir("DEMO-LOST").await.unwrap().json().await.unwrap();
+    let cov = lost["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["resource"]["resourceType"] == "Coverage")
+        .unwrap();
+    assert_eq!(cov["resource"]["status"], "cancelled");
+    assert_eq!(cov["resource"]["period"]["end"], "2026-10-25");
+
+    let none: Value = fhir("DEMO-NONE").await.unwrap().json().await.unwrap();
+    assert_eq!(none["entry"].as_array().unwrap().len(), 1);
+    assert_eq!(none["entry"][0]["resource"]["disposition"], "資格情報なし");
+    assert_eq!(none["entry"][0]["resource"]["insurance"], json!([]));
+}
