@@ -1,7 +1,7 @@
 //! The `onshi` binary: wires the crates together; holds no rules of its own.
 //!
 //! Commands: `serve`, `demo`, `generate`, `fixture load`, `registry import`,
-//! `token issue`.
+//! `clinic …`, `oqs watch`, `token issue`.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -79,6 +79,11 @@ enum Command {
         #[command(subcommand)]
         action: ClinicAction,
     },
+    /// The receipt-computer XML interface (資格確認端末 emulation).
+    Oqs {
+        #[command(subcommand)]
+        action: OqsAction,
+    },
     /// The insurer side of the registry.
     Registry {
         #[command(subcommand)]
@@ -146,6 +151,31 @@ enum ClinicAction {
         today: Option<NaiveDate>,
         #[arg(long, default_value_t = 0)]
         grace_days: u32,
+    },
+}
+
+#[derive(Subcommand)]
+enum OqsAction {
+    /// Watch DIR/req for request files (OQSsiquc01req_*.xml, OQSmuquc01req_*.xml),
+    /// answer each in DIR/res under the same name with req→res, and write the
+    /// institution's card-check results into DIR/face.
+    Watch {
+        #[arg(long, default_value = "onshi.sqlite")]
+        db: PathBuf,
+        /// The 医療機関コード this terminal belongs to.
+        #[arg(long)]
+        institution: String,
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long, default_value_t = 300)]
+        interval_ms: u64,
+        /// One pass, then exit.
+        #[arg(long)]
+        once: bool,
+        /// Write face files for card checks recorded after this history id
+        /// (default: only checks made after the watcher starts).
+        #[arg(long)]
+        face_after: Option<i64>,
     },
 }
 
@@ -311,6 +341,51 @@ async fn serve(
     Ok(())
 }
 
+/// The id of the institution's latest check (0 when none).
+fn latest_check_id(store: &SqliteStore, inst: &InstitutionCode) -> Result<i64, Failure> {
+    let mut last = 0;
+    loop {
+        let page = store.checks_after(inst, last, 10_000)?;
+        match page.last() {
+            Some(r) => last = r.id,
+            None => return Ok(last),
+        }
+    }
+}
+
+/// Writes a face file for each answered card check after `after`; returns
+/// the last id seen.
+fn write_faces(
+    store: &SqliteStore,
+    inst: &InstitutionCode,
+    dir: &Path,
+    after: i64,
+) -> Result<i64, Failure> {
+    let mut last = after;
+    for row in store.checks_after(inst, after, 500)? {
+        last = row.id;
+        if row.reference != "card" || row.validity.is_none() {
+            continue;
+        }
+        let Ok(answer) = serde_json::from_value::<onshi_registry::CheckAnswer>(row.answer) else {
+            continue;
+        };
+        let bytes = onshi_oqs::write_face(
+            &answer,
+            inst.as_str(),
+            Local::now().naive_local(),
+            onshi_oqs::Charset::Utf8,
+        )
+        .map_err(|e| Failure {
+            code: e.code().into(),
+            message: e.to_string(),
+        })?;
+        let path = onshi_oqs::write_face_file(dir, &format!("OQSface_{:010}", row.id), &bytes)?;
+        let _ = writeln!(std::io::stdout(), "face → {}", path.display());
+    }
+    Ok(last)
+}
+
 fn remove_db(db: &Path) -> std::io::Result<()> {
     for suffix in ["", "-wal", "-shm"] {
         let mut p = db.as_os_str().to_owned();
@@ -474,6 +549,46 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 c.insurers, c.institutions, c.persons, c.cards, c.qualifications
             );
             Ok(())
+        }
+        Command::Oqs {
+            action:
+                OqsAction::Watch {
+                    db,
+                    institution,
+                    dir,
+                    interval_ms,
+                    once,
+                    face_after,
+                },
+        } => {
+            let store = open(&db)?;
+            let inst = InstitutionCode::parse(&institution)?;
+            if store.institution(&inst)?.is_none() {
+                return Err(RegistryError::InstitutionUnknown(inst.to_string()).into());
+            }
+            let mut last = match face_after {
+                Some(id) => id,
+                None => latest_check_id(store.as_ref(), &inst)?,
+            };
+            println!("ONSHI_OQS_WATCHING={}", dir.display());
+            let _ = std::io::stdout().flush();
+            loop {
+                let now = Utc::now();
+                let mut answer = |req: &onshi_oqs::OqsRequest| {
+                    onshi_oqs::service::answer(store.as_ref(), &inst, req, now)
+                };
+                for p in onshi_oqs::process_once(&dir, &mut answer, || Local::now().naive_local())?
+                {
+                    // A watcher must outlive whoever reads its output.
+                    let _ = writeln!(std::io::stdout(), "{} → {:?}", p.request, p.outcome);
+                }
+                last = write_faces(store.as_ref(), &inst, &dir, last)?;
+                let _ = std::io::stdout().flush();
+                if once {
+                    return Ok(());
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(interval_ms)).await;
+            }
         }
         Command::Registry {
             action:

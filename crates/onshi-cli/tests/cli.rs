@@ -21,6 +21,11 @@ impl Drop for Running {
 /// Starts a server command and reads its stdout up to the `ONSHI_URL=` line,
 /// returning every `KEY=value` line seen.
 fn start(cmd: &mut Command) -> (Running, Vec<(String, String)>) {
+    start_until(cmd, "ONSHI_URL")
+}
+
+/// As [`start`], up to the line `KEY=…`.
+fn start_until(cmd: &mut Command, until: &str) -> (Running, Vec<(String, String)>) {
     let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -36,7 +41,7 @@ fn start(cmd: &mut Command) -> (Running, Vec<(String, String)>) {
         {
             let v = v.split_whitespace().next().unwrap_or_default().to_owned();
             vars.push((k.to_owned(), v));
-            if k == "ONSHI_URL" {
+            if k == until {
                 break;
             }
         }
@@ -428,4 +433,145 @@ fn clinic_decide_and_blank_form() {
         .unwrap();
     let text = String::from_utf8(text.stdout).unwrap();
     assert!(text.contains("被保険者資格申立書に関する説明書"), "{text}");
+}
+
+/// Drops `bytes` into DIR/req the way a receipt computer should (write a
+/// .tmp name, then rename) and waits for DIR/res/<res name>.
+fn drop_and_wait(dir: &std::path::Path, name: &str, bytes: &[u8]) -> Vec<u8> {
+    let req = dir.join("req");
+    std::fs::create_dir_all(&req).unwrap();
+    let tmp = req.join(format!("{name}.tmp"));
+    std::fs::write(&tmp, bytes).unwrap();
+    std::fs::rename(&tmp, req.join(name)).unwrap();
+    let res = dir.join("res").join(onshi_oqs::res_name(name).unwrap());
+    for _ in 0..200 {
+        if let Ok(b) = std::fs::read(&res) {
+            assert!(!req.join(name).exists(), "the request file was left behind");
+            return b;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("no answer for {name} in res");
+}
+
+#[tokio::test]
+async fn oqs_folder_watcher_answers_req_and_writes_face() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("oqs.sqlite");
+    let terminal = dir.path().join("terminal");
+    let (_server, vars) = start(
+        onshi()
+            .args([
+                "demo",
+                "--persons",
+                "50",
+                "--today",
+                "2026-11-25",
+                "--listen",
+                "127.0.0.1:0",
+                "--db",
+            ])
+            .arg(&db),
+    );
+    let url = var(&vars, "ONSHI_URL").to_owned();
+    let token = var(&vars, "ONSHI_TOKEN_INSTITUTION").to_owned();
+    let (_watcher, _) = start_until(
+        onshi()
+            .args([
+                "oqs",
+                "watch",
+                "--institution",
+                "1311234567",
+                "--interval-ms",
+                "50",
+                "--db",
+            ])
+            .arg(&db)
+            .arg("--dir")
+            .arg(&terminal),
+        "ONSHI_OQS_WATCHING",
+    );
+
+    // 山田 太郎 of the demo, by his card numbers (Shift_JIS file).
+    let http = reqwest::Client::new();
+    let a: Value = http
+        .post(format!("{url}/api/v1/checks"))
+        .bearer_auth(&token)
+        .json(&json!({"reference": "card", "certificate_serial": "DEMO-VALID", "checked_on": "2026-11-25"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let birth = a["qualification"]["birth_date"]
+        .as_str()
+        .unwrap()
+        .replace('-', "");
+    let xml = format!(
+        "<?xml version=\"1.0\" encoding=\"Shift_JIS\"?><XmlMsg><MessageHeader><QualificationConfirmationDate>20261125</QualificationConfirmationDate>\
+         <MedicalInstitutionCode>1311234567</MedicalInstitutionCode><ArbitraryFileIdentifier>T1</ArbitraryFileIdentifier></MessageHeader>\
+         <MessageBody><QualificationConfirmSearchInfo><InsurerNumber>01130012</InsurerNumber><InsuredCardSymbol>1001</InsuredCardSymbol>\
+         <InsuredIdentificationNumber>2001</InsuredIdentificationNumber><InsuredBranchNumber>00</InsuredBranchNumber>\
+         <Birthdate>{birth}</Birthdate></QualificationConfirmSearchInfo></MessageBody></XmlMsg>"
+    );
+    let (sjis, _, bad) = encoding_rs::SHIFT_JIS.encode(&xml);
+    assert!(!bad);
+    let res = onshi_oqs::parse_response(&drop_and_wait(&terminal, "OQSsiquc01req_0001.xml", &sjis))
+        .unwrap();
+    assert_eq!(res.charset, onshi_oqs::Charset::ShiftJis);
+    let q = &res.queries[0];
+    assert_eq!(q.validity.map(|v| v.code()), Some(1));
+    assert_eq!(q.results[0].name, "山田 太郎");
+    assert_eq!(q.results[0].name_kana, "ﾔﾏﾀﾞ ﾀﾛｳ");
+
+    // A truncated file gets an error file, never a crash; the watcher keeps going.
+    let err = onshi_oqs::parse_response(&drop_and_wait(
+        &terminal,
+        "OQSsiquc01req_0002.xml",
+        &sjis[..sjis.len() / 2],
+    ))
+    .unwrap();
+    assert_eq!(err.header.segment_of_result.code(), "9");
+    assert!(err.header.error_code.is_some());
+
+    // Card checks at the clinic appear in face: the one above, and this one.
+    http.post(format!("{url}/api/v1/checks"))
+        .bearer_auth(&token)
+        .json(&json!({"reference": "card", "certificate_serial": "DEMO-LOST", "checked_on": "2026-11-25"}))
+        .send()
+        .await
+        .unwrap();
+    let face_dir = terminal.join("face");
+    let mut faces = Vec::new();
+    for _ in 0..200 {
+        faces = std::fs::read_dir(&face_dir)
+            .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        if !faces.is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    for _ in 0..200 {
+        faces = std::fs::read_dir(&face_dir)
+            .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        if faces.len() >= 2 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    faces.sort();
+    assert_eq!(faces.len(), 2, "{faces:?}");
+    let first = onshi_oqs::parse_response(&std::fs::read(&faces[0]).unwrap()).unwrap();
+    assert_eq!(first.queries[0].validity.map(|v| v.code()), Some(1));
+    let face = onshi_oqs::parse_response(&std::fs::read(&faces[1]).unwrap()).unwrap();
+    assert_eq!(
+        face.header
+            .reference_classification
+            .map(|r| r.code().to_owned()),
+        Some("1".to_owned())
+    );
+    assert_eq!(face.queries[0].validity.map(|v| v.code()), Some(2));
 }

@@ -167,6 +167,52 @@ fn error_bytes(
 /// Handles every request now in `dir/req` (see the module doc), calling
 /// `answer` once per readable request with the parsed request; it must
 /// return one result per query. `now` stamps ProcessExecutionTime.
+/// Answers the bytes of one request file: the response bytes (an error file
+/// when the request cannot be read or the answer cannot be written) and what
+/// happened. `batch` forces the batch layout (the `OQSmu…` file names). Used by
+/// [`process_once`] and by the HTTP endpoint, so both answer alike.
+pub fn respond(
+    bytes: &[u8],
+    batch: bool,
+    answer: &mut dyn FnMut(&OqsRequest) -> Vec<QueryResult>,
+    at: NaiveDateTime,
+) -> (Vec<u8>, Outcome) {
+    match parse_request(bytes) {
+        Ok(mut req) => {
+            if batch {
+                req.variant = Variant::Batch;
+            }
+            let results = answer(&req);
+            let charset = req.response_charset();
+            match write_response(&req, &results, at, charset) {
+                Ok(b) => (
+                    b,
+                    Outcome::Answered {
+                        queries: results.len(),
+                    },
+                ),
+                Err(e) => (
+                    error_bytes(&e, Some(&req.header), charset, at),
+                    Outcome::Rejected {
+                        code: e.code().to_owned(),
+                        message: e.to_string(),
+                    },
+                ),
+            }
+        }
+        Err(e) => {
+            let charset = sniff_charset(bytes).unwrap_or(Charset::Utf8);
+            (
+                error_bytes(&e, None, charset, at),
+                Outcome::Rejected {
+                    code: e.code().to_owned(),
+                    message: e.to_string(),
+                },
+            )
+        }
+    }
+}
+
 pub fn process_once(
     dir: &Path,
     answer: &mut dyn FnMut(&OqsRequest) -> Vec<QueryResult>,
@@ -218,41 +264,7 @@ pub fn process_once(
                 continue;
             }
         };
-        let at = now();
-        let (out, outcome) = match parse_request(&bytes) {
-            Ok(mut req) => {
-                if name.starts_with("OQSmu") {
-                    req.variant = Variant::Batch;
-                }
-                let results = answer(&req);
-                let charset = req.response_charset();
-                match write_response(&req, &results, at, charset) {
-                    Ok(b) => (
-                        b,
-                        Outcome::Answered {
-                            queries: results.len(),
-                        },
-                    ),
-                    Err(e) => (
-                        error_bytes(&e, Some(&req.header), charset, at),
-                        Outcome::Rejected {
-                            code: e.code().to_owned(),
-                            message: e.to_string(),
-                        },
-                    ),
-                }
-            }
-            Err(e) => {
-                let charset = sniff_charset(&bytes).unwrap_or(Charset::Utf8);
-                (
-                    error_bytes(&e, None, charset, at),
-                    Outcome::Rejected {
-                        code: e.code().to_owned(),
-                        message: e.to_string(),
-                    },
-                )
-            }
-        };
+        let (out, outcome) = respond(&bytes, name.starts_with("OQSmu"), answer, now());
         let written = write_atomic(&res_dir, &res, &out)?;
         fs::remove_file(&path)?;
         done.push(Processed {

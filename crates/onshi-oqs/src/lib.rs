@@ -55,6 +55,7 @@ pub mod folder;
 pub mod kana;
 pub mod request;
 pub mod response;
+pub mod service;
 mod xml;
 
 pub use codes::Charset;

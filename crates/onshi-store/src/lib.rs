@@ -70,6 +70,15 @@ pub trait RegistryStore: Send + Sync {
     /// An institution's check history for one 資格確認日, oldest first.
     fn checks_of(&self, institution: &InstitutionCode, on: NaiveDate) -> Result<Vec<CheckRow>>;
 
+    /// An institution's checks recorded after `after_id`, oldest first (the
+    /// face-folder writer follows the history with this).
+    fn checks_after(
+        &self,
+        institution: &InstitutionCode,
+        after_id: i64,
+        limit: u32,
+    ) -> Result<Vec<CheckRow>>;
+
     /// The institution with its reader mode and any injected fault; `None`
     /// when the institution is not registered.
     fn check_context(&self, code: &InstitutionCode) -> Result<Option<CheckContext>>;

@@ -62,6 +62,7 @@ use crate::extract::{ApiJson, Auth};
         crate::failure_mode_api::enable,
         crate::failure_mode_api::overdue,
         crate::failure_mode_api::disaster,
+        crate::oqs_api::oqs_xml,
     ),
     components(schemas(
         RawCheckRequest,

@@ -20,6 +20,7 @@ pub mod error;
 pub mod extract;
 pub mod failure_mode_api;
 pub mod insurer_api;
+pub mod oqs_api;
 
 use std::sync::Arc;
 
@@ -43,6 +44,7 @@ pub fn router(state: AppState) -> Router {
         .merge(insurer_api::routes())
         .merge(clinic_api::routes())
         .merge(failure_mode_api::routes())
+        .merge(oqs_api::routes())
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)

@@ -468,3 +468,78 @@ async fn fhir_rendering_of_the_answers() {
     assert_eq!(none["entry"][0]["resource"]["disposition"], "資格情報なし");
     assert_eq!(none["entry"][0]["resource"]["insurance"], json!([]));
 }
+
+#[tokio::test]
+async fn oqs_xml_over_http() {
+    let s = start().await;
+    let birth = s.card("DEMO-VALID").await.1["qualification"]["birth_date"]
+        .as_str()
+        .unwrap()
+        .replace('-', "");
+    let xml = |inst: &str, birth: &str| {
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><XmlMsg><MessageHeader><QualificationConfirmationDate>20261125</QualificationConfirmationDate>\
+             <MedicalInstitutionCode>{inst}</MedicalInstitutionCode></MessageHeader><MessageBody><QualificationConfirmSearchInfo>\
+             <InsurerNumber>01130012</InsurerNumber><InsuredCardSymbol>1001</InsuredCardSymbol><InsuredIdentificationNumber>2001</InsuredIdentificationNumber>\
+             <InsuredBranchNumber>00</InsuredBranchNumber><Birthdate>{birth}</Birthdate></QualificationConfirmSearchInfo></MessageBody></XmlMsg>"
+        )
+    };
+    let post = |body: String| {
+        s.http
+            .post(format!("{}/api/v1/oqs", s.url))
+            .bearer_auth(&s.clinic)
+            .header("content-type", "application/xml")
+            .body(body)
+            .send()
+    };
+    let resp = post(xml(demo::CLINIC_CODE, &birth)).await.unwrap();
+    assert_eq!(resp.headers()["content-type"], "application/xml");
+    let r = onshi_oqs::parse_response(&resp.bytes().await.unwrap()).unwrap();
+    assert_eq!(r.header.segment_of_result.code(), "1");
+    assert_eq!(r.queries[0].validity.map(|v| v.code()), Some(1));
+    assert_eq!(r.queries[0].results[0].insurer_number, "01130012");
+    // The check is in the institution's history like any other.
+    let (_, h) = s.history(&s.clinic, "2026-11-25").await;
+    assert_eq!(
+        h.as_array().unwrap().last().unwrap()["reference"],
+        "numbers"
+    );
+
+    // Another institution's code: refused per query.
+    let r = onshi_oqs::parse_response(
+        &post(xml(demo::OTHER_CLINIC_CODE, &birth))
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        r.queries[0].result_code.as_deref(),
+        Some("institution_mismatch")
+    );
+    // An impossible birth date: the registry's typed error in the file.
+    let r = onshi_oqs::parse_response(
+        &post(xml(demo::CLINIC_CODE, "19800231"))
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(r.queries[0].result_code.as_deref(), Some("impossible_date"));
+    // Garbage: an error file (SegmentOfResult 9), not a crash.
+    let r = onshi_oqs::parse_response(
+        &post("<XmlMsg><MessageHead".into())
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(r.header.segment_of_result.code(), "9");
+    assert_eq!(r.header.error_code.as_deref(), Some("E1001"));
+}

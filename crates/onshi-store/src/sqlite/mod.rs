@@ -57,6 +57,30 @@ impl SqliteStore {
         Ok(self.pool.get()?)
     }
 
+    fn checks_where(&self, filter: &str, p: impl rusqlite::Params) -> Result<Vec<CheckRow>> {
+        let c = self.conn()?;
+        let mut st = c.prepare_cached(&format!(
+            "SELECT id, checked_at, checked_on, reference, validity, error_code, answer \
+             FROM check_history WHERE {filter}"
+        ))?;
+        let rows = st.query_map(p, |r| {
+            let answer: String = r.get(6)?;
+            Ok(CheckRow {
+                id: r.get(0)?,
+                checked_at: r.get(1)?,
+                checked_on: r.get(2)?,
+                reference: r.get(3)?,
+                validity: r.get(4)?,
+                error_code: r.get(5)?,
+                answer: serde_json::from_str(&answer).map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(6, Type::Text, Box::new(e))
+                })?,
+            })
+        })?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(unwrap_corrupt)
+    }
+
     /// The schema version (number of applied migrations).
     pub fn schema_version(&self) -> Result<i64> {
         Ok(self
@@ -474,27 +498,22 @@ impl RegistryStore for SqliteStore {
     }
 
     fn checks_of(&self, institution: &InstitutionCode, on: NaiveDate) -> Result<Vec<CheckRow>> {
-        let c = self.conn()?;
-        let mut st = c.prepare_cached(
-            "SELECT id, checked_at, checked_on, reference, validity, error_code, answer \
-             FROM check_history WHERE institution_code = $1 AND checked_on = $2 ORDER BY id",
-        )?;
-        let rows = st.query_map(params![institution.as_str(), on], |r| {
-            let answer: String = r.get(6)?;
-            Ok(CheckRow {
-                id: r.get(0)?,
-                checked_at: r.get(1)?,
-                checked_on: r.get(2)?,
-                reference: r.get(3)?,
-                validity: r.get(4)?,
-                error_code: r.get(5)?,
-                answer: serde_json::from_str(&answer).map_err(|e| {
-                    rusqlite::Error::FromSqlConversionFailure(6, Type::Text, Box::new(e))
-                })?,
-            })
-        })?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(unwrap_corrupt)
+        self.checks_where(
+            "institution_code = $1 AND checked_on = $2 ORDER BY id",
+            params![institution.as_str(), on],
+        )
+    }
+
+    fn checks_after(
+        &self,
+        institution: &InstitutionCode,
+        after_id: i64,
+        limit: u32,
+    ) -> Result<Vec<CheckRow>> {
+        self.checks_where(
+            "institution_code = $1 AND id > $2 ORDER BY id LIMIT $3",
+            params![institution.as_str(), after_id, limit],
+        )
     }
 
     fn check_context(&self, code: &InstitutionCode) -> Result<Option<CheckContext>> {
