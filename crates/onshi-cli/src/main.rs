@@ -460,6 +460,12 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                     .map(|b| onshi_core::parse_date_any("birth_date", b))
                     .transpose()?,
             };
+            if points.is_some_and(|p| p > onshi_clinic::visit::MAX_POINTS) {
+                return Err(Failure {
+                    code: "invalid_value".into(),
+                    message: "--points は 99999999 以下です".into(),
+                });
+            }
             let d = decide_window_burden(&input, visit_date);
             let amount = points.map(|p| onshi_core::burden::window_amount(p, d.ratio));
             let out = serde_json::json!({

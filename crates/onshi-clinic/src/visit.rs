@@ -447,6 +447,9 @@ pub fn open_visit(
     visit(store, inst, id)
 }
 
+/// The most points one visit can carry (a bound, so amounts cannot overflow).
+pub const MAX_POINTS: u64 = 99_999_999;
+
 /// `POST /api/v1/visits/{id}/decision`: what the window knows beyond the check.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -570,6 +573,13 @@ pub fn decide(
             claim = Some(c);
         }
     }
+    if raw.points.is_some_and(|p| p > MAX_POINTS) {
+        return Err(RegistryError::BadValue {
+            field: "points".into(),
+            message: format!("点数は{MAX_POINTS}点以下です"),
+        }
+        .into());
+    }
     let declaration = if raw.use_declaration == Some(true) {
         let row = store
             .declaration(inst, id)?
@@ -599,11 +609,20 @@ pub fn decide(
         if claim.is_none()
             && let Some(c) = &prev.record.claim
         {
-            claim = Some(ClaimBasis {
-                basis: "told_orally".into(),
-                section: "保発0710第1号 3(2)".into(),
-                source: "previous_visit".into(),
-                ..c.clone()
+            // §3(2) for what the patient confirms is still current; a lost
+            // qualification stays the §3(3) 旧資格 it was.
+            claim = Some(if c.basis == "lost_qualification" {
+                ClaimBasis {
+                    source: "previous_visit".into(),
+                    ..c.clone()
+                }
+            } else {
+                ClaimBasis {
+                    basis: "told_orally".into(),
+                    section: "保発0710第1号 3(2)".into(),
+                    source: "previous_visit".into(),
+                    ..c.clone()
+                }
             });
         }
     }
@@ -795,7 +814,16 @@ pub fn purge_declarations(
     grace_days: u32,
     now: DateTime<Utc>,
 ) -> Result<Vec<onshi_store::DeletionRow>, ClinicError> {
-    let cutoff = today - chrono::Days::new(u64::from(grace_days));
+    if grace_days > 3650 {
+        return Err(RegistryError::BadValue {
+            field: "grace_days".into(),
+            message: "0〜3650日で指定してください".into(),
+        }
+        .into());
+    }
+    let cutoff = today
+        .checked_sub_days(chrono::Days::new(u64::from(grace_days)))
+        .unwrap_or(NaiveDate::MIN);
     let deleted = store.purge_declarations(cutoff, &now.to_rfc3339())?;
     for d in &deleted {
         tracing::info!(visit_id = d.visit_id, institution = %d.institution_code, paid_on = %d.claim_paid_on, "deleted 被保険者資格申立書");

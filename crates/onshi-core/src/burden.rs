@@ -39,6 +39,16 @@ impl BurdenRatio {
         }
     }
 
+    /// A ratio an insurer may register (1割, 2割, 3割): 10割 is only ever a
+    /// window decision, never a member's ratio.
+    pub fn registered(self) -> Result<Self, ParseError> {
+        if self == Self::FULL {
+            Err(ParseErrorKind::BurdenRatio.at("burden_ratio"))
+        } else {
+            Ok(self)
+        }
+    }
+
     /// From a percentage (10, 20, 30, 100).
     pub fn from_percent(p: u16) -> Result<Self, ParseError> {
         if !p.is_multiple_of(10) || p > 100 {
@@ -208,7 +218,7 @@ pub fn window_amount(points: u64, ratio: BurdenRatio) -> u64 {
     if rest < 5 {
         raw - rest
     } else {
-        raw - rest + 10
+        (raw - rest).saturating_add(10)
     }
 }
 
@@ -291,6 +301,8 @@ mod tests {
         assert_eq!(window_amount(125, BurdenRatio::TWO), 250);
         assert_eq!(window_amount(1234, BurdenRatio::FULL), 12340);
         assert_eq!(window_amount(0, BurdenRatio::ONE), 0);
+        // Never panics, even far beyond any real claim.
+        assert!(window_amount(u64::MAX, BurdenRatio::THREE) >= u64::MAX - 10);
     }
 
     proptest! {

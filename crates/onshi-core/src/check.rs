@@ -185,7 +185,7 @@ pub fn card_selection(held: &[Held], d: NaiveDate) -> Selection {
 /// - none valid and all of one person → 2 資格(無効) with the latest of them,
 ///   and **nothing** about that person's other qualifications (notice §1(1) ※);
 /// - none valid and several people → 5 複数該当;
-/// - no match → 4 資格情報なし.
+/// - no match, or only qualifications that start after `d` → 4 資格情報なし.
 pub fn numbers_selection(matched: &[Held], d: NaiveDate) -> Selection {
     let valid: Vec<usize> = (0..matched.len())
         .filter(|&i| valid_between(matched[i].acquired_on, matched[i].lost_on, d))
@@ -205,14 +205,21 @@ pub fn numbers_selection(matched: &[Held], d: NaiveDate) -> Selection {
         }
         _ => {}
     }
-    let people: BTreeSet<i64> = matched.iter().map(|h| h.person).collect();
+    // Only what had started by `d` counts: a qualification acquired later is
+    // not 資格(無効) on `d`, it does not exist yet.
+    let started: Vec<usize> = (0..matched.len())
+        .filter(|&i| matched[i].acquired_on <= d)
+        .collect();
+    let people: BTreeSet<i64> = started.iter().map(|&i| matched[i].person).collect();
     match people.len() {
         0 => Selection {
             validity: Validity::NotFound,
             shown: vec![],
         },
         1 => {
-            let latest = (0..matched.len())
+            let latest = started
+                .iter()
+                .copied()
                 .max_by_key(|&i| (matched[i].acquired_on, matched[i].lost_on))
                 .into_iter()
                 .collect();
@@ -223,7 +230,7 @@ pub fn numbers_selection(matched: &[Held], d: NaiveDate) -> Selection {
         }
         _ => Selection {
             validity: Validity::Multiple,
-            shown: (0..matched.len()).collect(),
+            shown: started,
         },
     }
 }
@@ -363,6 +370,19 @@ mod tests {
         assert_eq!(
             numbers_selection(&twins_lost, on).validity,
             Validity::Multiple
+        );
+        let future = [h(1, "2024-07-01", None)];
+        assert_eq!(numbers_selection(&future, on).validity, Validity::NotFound);
+        let lost_and_future = [
+            h(1, "2020-04-01", Some("2024-04-01")),
+            h(1, "2024-07-01", None),
+        ];
+        assert_eq!(
+            numbers_selection(&lost_and_future, on),
+            Selection {
+                validity: Validity::Invalid,
+                shown: vec![0]
+            }
         );
         let rejoined = [
             h(1, "2018-04-01", Some("2020-04-01")),

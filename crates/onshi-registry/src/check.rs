@@ -321,8 +321,10 @@ pub fn check(
             ("registry", _) => return Err(RegistryError::RegistryUnavailable),
             ("reader", true) => return Err(RegistryError::ReaderUnavailable),
             ("certificate", true) => {
+                // Simulated: as if the grace had ended the day before.
+                let ended = request.checked_on.pred_opt().unwrap_or(request.checked_on);
                 return Err(RegistryError::CertificateExpired {
-                    grace_ended_on: request.checked_on,
+                    grace_ended_on: ended,
                 });
             }
             _ => {}

@@ -79,6 +79,7 @@ impl From<StoreError> for RegistryError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Conflict(m) => RegistryError::Conflict(m),
+            StoreError::Duplicate(id) => RegistryError::Duplicate(id),
             other => RegistryError::Store(other),
         }
     }

@@ -67,8 +67,8 @@ pub struct FixtureInstitution {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FixturePerson {
-    /// The resident link key the insurer registers against; assigned as
-    /// `P` + 10-digit id when absent.
+    /// The resident link key the insurer registers against; assigned at
+    /// random (`P` + 16 hex digits) when absent.
     #[serde(default)]
     pub person_ref: Option<PersonRef>,
     pub name: PersonName,
@@ -112,12 +112,13 @@ impl FixtureQualification {
             self.branch,
         )?;
         Qualification::validate_dates(self.acquired_on, self.lost_on)?;
+        let burden_ratio = self.burden_ratio.map(BurdenRatio::registered).transpose()?;
         Ok(Qualification {
             numbers,
             relation: self.relation,
             acquired_on: self.acquired_on,
             lost_on: self.lost_on,
-            burden_ratio: self.burden_ratio,
+            burden_ratio,
             employer: self.employer.clone().filter(|e| !e.trim().is_empty()),
         })
     }

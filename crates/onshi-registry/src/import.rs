@@ -138,27 +138,38 @@ fn rows<'a>(
                 }),
         ),
         ImportFormat::Csv => {
-            let reader = csv::ReaderBuilder::new()
+            let mut reader = csv::ReaderBuilder::new()
                 .has_headers(true)
                 .trim(csv::Trim::All)
                 .from_reader(text.as_bytes());
-            Box::new(
-                reader
-                    .into_deserialize::<RawRegistration>()
-                    .map(|r| match r {
-                        Ok(raw) => (0, Ok(raw)),
-                        Err(e) => {
-                            let line = e.position().map_or(0, |p| p.line());
-                            (
-                                line,
-                                Err(RegistryError::BadValue {
-                                    field: "row".into(),
-                                    message: format!("CSVとして読み取れません: {e}"),
-                                }),
-                            )
+            let headers = reader.headers().cloned();
+            Box::new(reader.into_records().map(move |r| {
+                let bad = |line: u64, e: &dyn std::fmt::Display| {
+                    (
+                        line,
+                        Err(RegistryError::BadValue {
+                            field: "row".into(),
+                            message: format!("CSVとして読み取れません: {e}"),
+                        }),
+                    )
+                };
+                let headers = match &headers {
+                    Ok(h) => h,
+                    Err(e) => return bad(1, e),
+                };
+                match r {
+                    // The record's own line, so blank lines and quoted newlines
+                    // do not shift what the report points at.
+                    Ok(rec) => {
+                        let line = rec.position().map_or(0, |p| p.line());
+                        match rec.deserialize::<RawRegistration>(Some(headers)) {
+                            Ok(raw) => (line, Ok(raw)),
+                            Err(e) => bad(line, &e),
                         }
-                    }),
-            )
+                    }
+                    Err(e) => bad(e.position().map_or(0, |p| p.line()), &e),
+                }
+            }))
         }
     }
 }
@@ -176,16 +187,7 @@ pub fn import(
     let text = decode(bytes)?;
     let lines: RefCell<Vec<u64>> = RefCell::new(Vec::new());
     let parse_rejects: RefCell<Vec<ImportReject>> = RefCell::new(Vec::new());
-    // CSV records carry no line in the Ok case; count them from the header.
-    let mut csv_line = 1u64;
     let mut inputs = rows(&text, format).map(|(line, parsed)| {
-        let line = match format {
-            ImportFormat::Csv => {
-                csv_line += 1;
-                if line > 0 { line } else { csv_line }
-            }
-            ImportFormat::JsonLines => line,
-        };
         lines.borrow_mut().push(line);
         match parsed.and_then(|raw| parse_registration(&raw, insurer)) {
             Ok(reg) => RowInput::Row(reg),
@@ -202,8 +204,13 @@ pub fn import(
         for (row, r) in &o.rejected {
             let e = crate::insurer::reject_error(r, "");
             let mut rj = reject(line_of(*row), &e);
-            if matches!(r, StoreReject::Mismatch { .. }) {
-                rj.code = "mismatch".into();
+            match r {
+                StoreReject::Mismatch { .. } => rj.code = "mismatch".into(),
+                StoreReject::DuplicateInBatch { row: first } => {
+                    rj.code = "duplicate".into();
+                    rj.message = format!("{}行目と同じ資格です", line_of(*first));
+                }
+                _ => {}
             }
             rejected.push(rj);
         }

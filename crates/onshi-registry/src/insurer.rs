@@ -132,6 +132,7 @@ pub fn parse_registration(
             s.parse::<u16>()
                 .map_err(|_| onshi_core::ParseErrorKind::BurdenRatio.at("burden_ratio"))
                 .and_then(BurdenRatio::from_percent)
+                .and_then(BurdenRatio::registered)
         })
         .transpose()?;
     let employer = present(&raw.employer)
@@ -244,10 +245,13 @@ impl From<&InsurerRecord> for RecordView {
 }
 
 /// The Idempotency-Key claim of an insurer's write: scoped to the insurer,
-/// tied to the SHA-256 of the exact request body.
+/// tied to the SHA-256 of the request line (`route`: method, path and query)
+/// and the exact body, so one key cannot replay an answer for another record,
+/// another endpoint or other options.
 pub fn claim(
     insurer: &InsurerNumber,
     key: Option<&str>,
+    route: &str,
     body: &[u8],
 ) -> Result<IdemClaim, RegistryError> {
     let key = key
@@ -263,7 +267,13 @@ pub fn claim(
     Ok(IdemClaim {
         scope: format!("insurer:{insurer}"),
         key: key.to_owned(),
-        request_hash: hex::encode(Sha256::digest(body)),
+        request_hash: {
+            let mut h = Sha256::new();
+            h.update(route.as_bytes());
+            h.update(b"\n");
+            h.update(body);
+            hex::encode(h.finalize())
+        },
     })
 }
 
@@ -356,6 +366,10 @@ pub(crate) fn reject_error(r: &onshi_store::StoreReject, person_ref: &str) -> Re
         R::PersonUnknown => RegistryError::PersonUnknown(person_ref.to_owned()),
         R::OtherInsurer => RegistryError::OtherInsurer,
         R::Duplicate { id } => RegistryError::Duplicate(*id),
+        R::DuplicateInBatch { row } => RegistryError::BadValue {
+            field: "row".into(),
+            message: format!("同じファイルの{}件目と同じ資格です", row + 1),
+        },
         R::Mismatch { mismatch } => RegistryError::BadValue {
             field: mismatch
                 .iter()

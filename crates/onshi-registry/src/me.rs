@@ -45,6 +45,10 @@ pub fn self_view(
     let card = store
         .card(serial)?
         .ok_or(RegistryError::CertificateUnknown)?;
+    // A revoked certificate can no longer sign in to the self view.
+    if card.revoked_on.is_some_and(|r| r <= on) {
+        return Err(RegistryError::CertificateRevoked);
+    }
     let person = store
         .person(card.person_id)?
         .ok_or(RegistryError::CertificateUnknown)?;

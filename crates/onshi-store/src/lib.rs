@@ -34,6 +34,9 @@ pub enum StoreError {
     /// A uniqueness or reference rule of the schema refused the write.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The write would duplicate the registered qualification with this id.
+    #[error("duplicate of qualification {0}")]
+    Duplicate(i64),
     /// A stored value no longer parses as its domain type.
     #[error("corrupt row: {0}")]
     Corrupt(String),

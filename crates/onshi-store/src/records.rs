@@ -53,7 +53,8 @@ pub struct QualificationRow {
 /// A person to create, with their cards and qualifications.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewPerson {
-    /// The resident link key; `None` lets the store assign `P` + 10-digit id.
+    /// The resident link key; `None` lets the store assign `P` + 16 random
+    /// hex digits (not guessable from the row order).
     pub person_ref: Option<PersonRef>,
     pub person: Person,
     pub cards: Vec<NewCard>,
@@ -217,6 +218,8 @@ pub enum StoreReject {
     OtherInsurer,
     /// The same qualification (person, numbers, 資格取得日) is already registered.
     Duplicate { id: i64 },
+    /// The same qualification as an earlier row (0-based) of this batch.
+    DuplicateInBatch { row: usize },
 }
 
 /// A row stored (or, in a batch that did not commit, that would have been

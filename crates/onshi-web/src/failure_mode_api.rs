@@ -60,6 +60,24 @@ fn id_of(raw: &str) -> Result<i64, ApiError> {
         .map_err(|_| RegistryError::NotFound.into())
 }
 
+/// A `visit_id` must be one of the caller's visits, checked before the
+/// search runs so a bad id writes nothing.
+fn own_visit(
+    store: &dyn onshi_store::Store,
+    inst: &onshi_core::InstitutionCode,
+    id: i64,
+) -> Result<(), ApiError> {
+    match store.visit(inst, id).map_err(RegistryError::from)? {
+        Some(_) => Ok(()),
+        None => Err(ApiError {
+            status: StatusCode::NOT_FOUND,
+            code: "not_found".into(),
+            message: "visit_id: 該当する受診がありません".into(),
+            field: Some("visit_id".into()),
+        }),
+    }
+}
+
 fn operator(caller: &Caller) -> Result<(), ApiError> {
     if *caller == Caller::Operator {
         Ok(())
@@ -173,6 +191,9 @@ pub(crate) async fn search(
     Ok(Json(
         blocking(move || {
             let now = Utc::now();
+            if let Some(v) = raw.visit_id {
+                own_visit(store.as_ref(), &inst, v)?;
+            }
             let r = fm::search(store.as_ref(), &inst, &raw, now, fm::SEARCHES_PER_MINUTE)?;
             if let (Some(v), Some(a)) = (raw.visit_id, &r.answer) {
                 visit::attach_answer(store.as_ref(), &inst, v, a, "failure_mode", now)?;
@@ -207,6 +228,9 @@ pub(crate) async fn pick(
     Ok(Json(
         blocking(move || {
             let now = Utc::now();
+            if let Some(v) = b.visit_id {
+                own_visit(store.as_ref(), &inst, v)?;
+            }
             let a = fm::pick(store.as_ref(), &inst, search_id, candidate, now)?;
             if let Some(v) = b.visit_id {
                 visit::attach_answer(store.as_ref(), &inst, v, &a, "failure_mode", now)?;

@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{Local, NaiveDate, SecondsFormat, Utc};
@@ -58,6 +58,14 @@ fn record_id(raw: &str) -> Result<i64, ApiError> {
         .map_err(|_| RegistryError::NotFound.into())
 }
 
+/// The request line an idempotency key is bound to.
+fn route(method: &Method, uri: &Uri) -> String {
+    format!(
+        "{method} {}",
+        uri.path_and_query().map_or(uri.path(), |p| p.as_str())
+    )
+}
+
 fn write_response(a: WriteAnswer) -> Response {
     let status = StatusCode::from_u16(a.status).unwrap_or(StatusCode::OK);
     let mut resp = (status, Json(a.body)).into_response();
@@ -87,11 +95,13 @@ fn write_response(a: WriteAnswer) -> Response {
 pub(crate) async fn register(
     State(state): State<AppState>,
     Auth(caller): Auth,
+    method: Method,
+    uri: Uri,
     IdempotencyKey(key): IdempotencyKey,
     RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
     let insurer = insurer_of(&caller)?;
-    let claim = ins::claim(&insurer, key.as_deref(), &body)?;
+    let claim = ins::claim(&insurer, key.as_deref(), &route(&method, &uri), &body)?;
     let raw: RawRegistration = parse_json(&body)?;
     let reg = ins::parse_registration(&raw, &insurer)?;
     let store = state.store.clone();
@@ -178,13 +188,15 @@ pub(crate) async fn get_one(
 pub(crate) async fn correct(
     State(state): State<AppState>,
     Auth(caller): Auth,
+    method: Method,
+    uri: Uri,
     IdempotencyKey(key): IdempotencyKey,
     Path(id): Path<String>,
     RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
     let insurer = insurer_of(&caller)?;
     let id = record_id(&id)?;
-    let claim = ins::claim(&insurer, key.as_deref(), &body)?;
+    let claim = ins::claim(&insurer, key.as_deref(), &route(&method, &uri), &body)?;
     let raw: RawRegistration = parse_json(&body)?;
     let reg = ins::parse_registration(&raw, &insurer)?;
     let store = state.store.clone();
@@ -211,13 +223,15 @@ pub(crate) struct LossBody {
 pub(crate) async fn lose(
     State(state): State<AppState>,
     Auth(caller): Auth,
+    method: Method,
+    uri: Uri,
     IdempotencyKey(key): IdempotencyKey,
     Path(id): Path<String>,
     RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
     let insurer = insurer_of(&caller)?;
     let id = record_id(&id)?;
-    let claim = ins::claim(&insurer, key.as_deref(), &body)?;
+    let claim = ins::claim(&insurer, key.as_deref(), &route(&method, &uri), &body)?;
     let b: LossBody = parse_json(&body)?;
     let lost_on = parse_iso_date(
         "lost_on",
@@ -312,6 +326,8 @@ pub(crate) struct ImportParams {
 pub(crate) async fn import(
     State(state): State<AppState>,
     Auth(caller): Auth,
+    method: Method,
+    uri: Uri,
     IdempotencyKey(key): IdempotencyKey,
     Query(p): Query<ImportParams>,
     headers: HeaderMap,
@@ -329,7 +345,7 @@ pub(crate) async fn import(
                 "Content-Type は text/csv または application/x-ndjson を指定してください",
             )
         })?;
-    let claim = ins::claim(&insurer, key.as_deref(), &body)?;
+    let claim = ins::claim(&insurer, key.as_deref(), &route(&method, &uri), &body)?;
     let options = ImportOptions {
         reject_mismatch: p.reject_mismatch.unwrap_or(false),
         dry_run: p.dry_run.unwrap_or(false),

@@ -132,16 +132,17 @@ fn resident(
 }
 
 /// An already registered qualification of the same person with the same
-/// numbers and 資格取得日 (a re-sent registration).
+/// numbers and 資格取得日 (a re-sent registration), other than `except`.
 fn duplicate_of(
     tx: &Transaction<'_>,
     person_id: i64,
     q: &onshi_core::Qualification,
+    except: i64,
 ) -> rusqlite::Result<Option<i64>> {
     let n = &q.numbers;
     tx.prepare_cached(
         "SELECT id FROM qualifications WHERE person_id = $1 AND insurer_number = $2 AND number = $3 \
-         AND symbol IS $4 AND branch IS $5 AND acquired_on = $6 LIMIT 1",
+         AND symbol IS $4 AND branch IS $5 AND acquired_on = $6 AND id <> $7 LIMIT 1",
     )?
     .query_row(
         params![
@@ -151,6 +152,7 @@ fn duplicate_of(
             n.symbol.as_ref().map(|s| s.as_str()),
             n.branch.map(|b| b.to_string()),
             q.acquired_on,
+            except,
         ],
         |r| r.get(0),
     )
@@ -181,6 +183,19 @@ impl InsurerStore for SqliteStore {
         self.idempotent(claim, recorded_at, |tx| {
             let mut out = RegisterOutcome::default();
             let mut failed = dry_run;
+            // (person, numbers, 取得日) → the first row that had them, so an
+            // in-file duplicate is caught even when nothing is inserted.
+            let mut seen: std::collections::HashMap<
+                (
+                    i64,
+                    String,
+                    Option<String>,
+                    String,
+                    Option<String>,
+                    chrono::NaiveDate,
+                ),
+                usize,
+            > = std::collections::HashMap::new();
             for (i, input) in rows.enumerate() {
                 out.rows += 1;
                 let reg = match input {
@@ -201,7 +216,23 @@ impl InsurerStore for SqliteStore {
                     failed = true;
                     continue;
                 };
-                if let Some(id) = duplicate_of(tx, pid, &reg.qualification)? {
+                let n = &reg.qualification.numbers;
+                let key = (
+                    pid,
+                    n.insurer_number.to_string(),
+                    n.symbol.as_ref().map(|s| s.to_string()),
+                    n.number.to_string(),
+                    n.branch.map(|b| b.to_string()),
+                    reg.qualification.acquired_on,
+                );
+                if let Some(&row) = seen.get(&key) {
+                    out.rejected
+                        .push((i, StoreReject::DuplicateInBatch { row }));
+                    failed = true;
+                    continue;
+                }
+                seen.insert(key, i);
+                if let Some(id) = duplicate_of(tx, pid, &reg.qualification, 0)? {
                     out.rejected.push((i, StoreReject::Duplicate { id }));
                     failed = true;
                     continue;
@@ -296,6 +327,7 @@ impl InsurerStore for SqliteStore {
             ));
         }
         let mut unknown_person = false;
+        let mut duplicate = None;
         let result = self.idempotent(claim, recorded_at, |tx| {
             if record_in(tx, insurer, id)?.is_none() {
                 return Ok((None, Finish::Rollback));
@@ -304,6 +336,10 @@ impl InsurerStore for SqliteStore {
                 unknown_person = true;
                 return Ok((None, Finish::Rollback));
             };
+            if let Some(other) = duplicate_of(tx, pid, &reg.qualification, id)? {
+                duplicate = Some(other);
+                return Ok((None, Finish::Rollback));
+            }
             let mismatch = differing(&reg.declared, &person);
             let q = &reg.qualification;
             let n = &q.numbers;
@@ -342,6 +378,9 @@ impl InsurerStore for SqliteStore {
         })?;
         if unknown_person {
             return Err(StoreError::Conflict("person_unknown".into()));
+        }
+        if let Some(other) = duplicate {
+            return Err(StoreError::Duplicate(other));
         }
         Ok(result)
     }
@@ -406,7 +445,7 @@ impl InsurerStore for SqliteStore {
                     count(DISTINCT CASE WHEN h.validity = 2 THEN h.id END), \
                     count(DISTINCT CASE WHEN h.validity = 4 THEN h.id END) \
              FROM check_history h JOIN qualifications q ON q.person_id = h.person_id \
-             WHERE q.insurer_number = $1 AND h.reference = 'card' \
+             WHERE q.insurer_number = $1 AND q.visible = 1 AND h.reference = 'card' \
                AND h.checked_on BETWEEN $2 AND $3 \
                AND q.acquired_on <= h.checked_on AND (q.lost_on IS NULL OR h.checked_on < q.lost_on) \
              GROUP BY h.checked_on ORDER BY h.checked_on",
@@ -437,7 +476,7 @@ impl InsurerStore for SqliteStore {
              JOIN check_history h ON h.person_id = q.person_id \
                AND h.checked_on >= q.acquired_on AND (q.lost_on IS NULL OR h.checked_on < q.lost_on) \
                AND h.checked_at < q.registered_at \
-             WHERE q.insurer_number = $1 AND substr(q.registered_at, 1, 10) BETWEEN $2 AND $3 \
+             WHERE q.insurer_number = $1 AND q.visible = 1 AND substr(q.registered_at, 1, 10) BETWEEN $2 AND $3 \
              GROUP BY q.id ORDER BY q.registered_at, q.id",
         )?;
         let rows = st.query_map(

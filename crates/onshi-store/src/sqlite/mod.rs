@@ -298,8 +298,9 @@ fn write_batch_tx(
         "INSERT INTO persons (name, kana, birth_date, sex, address, name_key, kana_key, address_key, \
          person_ref) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )?;
-    let mut ref_stmt =
-        tx.prepare_cached("UPDATE persons SET person_ref = printf('P%010d', id) WHERE id = $1")?;
+    let mut ref_stmt = tx.prepare_cached(
+        "UPDATE persons SET person_ref = 'P' || lower(hex(randomblob(8))) WHERE id = $1",
+    )?;
     let mut card_stmt = tx.prepare_cached(
         "INSERT INTO cards (serial, person_id, valid_to, revoked_on) VALUES ($1, $2, $3, $4)",
     )?;
