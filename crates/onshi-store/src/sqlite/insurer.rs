@@ -131,6 +131,17 @@ fn resident(
     .optional()
 }
 
+/// (person, 保険者番号, 記号, 番号, 枝番, 資格取得日): what makes two rows of a
+/// batch the same qualification.
+type BatchKey = (
+    i64,
+    String,
+    Option<String>,
+    String,
+    Option<String>,
+    chrono::NaiveDate,
+);
+
 /// An already registered qualification of the same person with the same
 /// numbers and 資格取得日 (a re-sent registration), other than `except`.
 fn duplicate_of(
@@ -185,17 +196,8 @@ impl InsurerStore for SqliteStore {
             let mut failed = dry_run;
             // (person, numbers, 取得日) → the first row that had them, so an
             // in-file duplicate is caught even when nothing is inserted.
-            let mut seen: std::collections::HashMap<
-                (
-                    i64,
-                    String,
-                    Option<String>,
-                    String,
-                    Option<String>,
-                    chrono::NaiveDate,
-                ),
-                usize,
-            > = std::collections::HashMap::new();
+            let mut seen: std::collections::HashMap<BatchKey, usize> =
+                std::collections::HashMap::new();
             for (i, input) in rows.enumerate() {
                 out.rows += 1;
                 let reg = match input {
