@@ -143,6 +143,24 @@ fn rows<'a>(
                 .trim(csv::Trim::All)
                 .from_reader(text.as_bytes());
             let headers = reader.headers().cloned();
+            // Lines are counted from the byte offsets: the csv crate's own line
+            // numbers lag after blank lines. Counted incrementally, so a large
+            // file is read once.
+            let bytes = text.as_bytes();
+            let (mut at, mut line) = (0usize, 1u64);
+            let mut line_at = move |offset: u64| -> u64 {
+                // A record's position is where the reader resumed, which is
+                // before any blank lines it skipped: step over them.
+                let mut offset = (offset as usize).min(bytes.len());
+                while offset < bytes.len() && matches!(bytes[offset], b'\n' | b'\r') {
+                    offset += 1;
+                }
+                if offset >= at {
+                    line += bytes[at..offset].iter().filter(|&&b| b == b'\n').count() as u64;
+                    at = offset;
+                }
+                line
+            };
             Box::new(reader.into_records().map(move |r| {
                 let bad = |line: u64, e: &dyn std::fmt::Display| {
                     (
@@ -158,16 +176,17 @@ fn rows<'a>(
                     Err(e) => return bad(1, e),
                 };
                 match r {
-                    // The record's own line, so blank lines and quoted newlines
-                    // do not shift what the report points at.
                     Ok(rec) => {
-                        let line = rec.position().map_or(0, |p| p.line());
+                        let line = rec.position().map_or(0, |p| line_at(p.byte()));
                         match rec.deserialize::<RawRegistration>(Some(headers)) {
                             Ok(raw) => (line, Ok(raw)),
                             Err(e) => bad(line, &e),
                         }
                     }
-                    Err(e) => bad(e.position().map_or(0, |p| p.line()), &e),
+                    Err(e) => {
+                        let line = e.position().map_or(0, |p| line_at(p.byte()));
+                        bad(line, &e)
+                    }
                 }
             }))
         }

@@ -1,6 +1,6 @@
 //! `/api/v1`: the JSON API and its OpenAPI description.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -15,7 +15,7 @@ use utoipa::{IntoParams, Modify, OpenApi};
 
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{ApiJson, Auth};
+use crate::extract::{ApiJson, ApiQuery, Auth};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -198,7 +198,7 @@ struct HistoryParams {
 async fn get_checks(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    Query(params): Query<HistoryParams>,
+    ApiQuery(params): ApiQuery<HistoryParams>,
 ) -> Result<Json<Vec<HistoryEntry>>, ApiError> {
     let institution = caller.institution()?.clone();
     let date = params

@@ -2,7 +2,7 @@
 //! `/api/v1/forms`: the reception side (role institution), and the
 //! declaration purge (role operator).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
@@ -21,7 +21,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{ApiJson, Auth};
+use crate::extract::{ApiJson, ApiQuery, Auth};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -122,7 +122,7 @@ pub(crate) struct DayParams {
 pub(crate) async fn list_visits(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    Query(p): Query<DayParams>,
+    ApiQuery(p): ApiQuery<DayParams>,
 ) -> Result<Json<Vec<VisitView>>, ApiError> {
     let inst = caller.institution()?.clone();
     let day = parse_iso_date(

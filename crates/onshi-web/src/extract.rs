@@ -73,28 +73,63 @@ impl FromRequest<AppState> for RawBody {
 /// Parses a JSON body: not JSON → 400 `invalid_json` with the position; an
 /// unknown field → 400 `unknown_field` naming it.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(bytes).map_err(|e| {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|err| {
+        let path = err.path().to_string();
+        // "." is the root and "?" an unknown position (a syntax error).
+        let path = if path == "." || path == "?" {
+            String::new()
+        } else {
+            path
+        };
+        let e = err.into_inner();
         let text = e.to_string();
         if let Some(rest) = text.strip_prefix("unknown field `") {
             let name = rest.split('`').next().unwrap_or_default().to_owned();
+            let field = if path.is_empty() { name.clone() } else { path };
             ApiError {
                 status: StatusCode::BAD_REQUEST,
                 code: "unknown_field".into(),
                 message: format!("{name}: この項目は指定できません"),
-                field: Some(name),
+                field: Some(field),
             }
         } else {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_json",
-                format!(
+            ApiError {
+                status: StatusCode::BAD_REQUEST,
+                code: "invalid_json".into(),
+                message: format!(
                     "JSONとして読み取れません（{} 行 {} 列）",
                     e.line(),
                     e.column()
                 ),
-            )
+                field: (!path.is_empty()).then_some(path),
+            }
         }
     })
+}
+
+/// Parses the query string of `uri`; a bad one is 400 `invalid_query`.
+pub fn parse_query<T: DeserializeOwned>(uri: &axum::http::Uri) -> Result<T, ApiError> {
+    axum::extract::Query::<T>::try_from_uri(uri)
+        .map(|q| q.0)
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_query",
+                format!("クエリ文字列を読み取れません: {e}"),
+            )
+        })
+}
+
+/// A query string, with its refusal in the API's error shape.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        parse_query(&parts.uri).map(ApiQuery)
+    }
 }
 
 /// A JSON body (see [`RawBody`] and [`parse_json`] for the refusals).

@@ -1,7 +1,7 @@
 //! `/api/v1/failure-mode/…` (role institution) and
 //! `/api/v1/operator/failure-mode/…` (role operator): the system-failure mode.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -16,7 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{ApiJson, Auth};
+use crate::extract::{ApiJson, ApiQuery, Auth};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -252,7 +252,7 @@ pub(crate) struct StatusParams {
 pub(crate) async fn operator_requests(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    Query(p): Query<StatusParams>,
+    ApiQuery(p): ApiQuery<StatusParams>,
 ) -> Result<Json<Vec<FailureModeRequestRow>>, ApiError> {
     operator(&caller)?;
     let store = state.store.clone();
@@ -334,7 +334,7 @@ pub(crate) struct TodayParams {
 pub(crate) async fn overdue(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    Query(p): Query<TodayParams>,
+    ApiQuery(p): ApiQuery<TodayParams>,
 ) -> Result<Json<Vec<FailureModeRequestRow>>, ApiError> {
     operator(&caller)?;
     let today = match p.today {

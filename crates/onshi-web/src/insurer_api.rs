@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -22,7 +22,7 @@ use utoipa::IntoParams;
 use crate::AppState;
 use crate::api::blocking;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{Auth, IdempotencyKey, RawBody, parse_json};
+use crate::extract::{ApiQuery, Auth, IdempotencyKey, RawBody, parse_json};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -128,7 +128,7 @@ pub(crate) struct ListParams {
 pub(crate) async fn list(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    Query(p): Query<ListParams>,
+    ApiQuery(p): ApiQuery<ListParams>,
 ) -> Result<Json<Vec<RecordView>>, ApiError> {
     let insurer = insurer_of(&caller)?;
     let mismatch_only = match p.status.as_deref() {
@@ -268,7 +268,7 @@ pub(crate) async fn notice(
     State(state): State<AppState>,
     Auth(caller): Auth,
     Path(id): Path<String>,
-    Query(p): Query<NoticeParams>,
+    ApiQuery(p): ApiQuery<NoticeParams>,
 ) -> Result<Response, ApiError> {
     let insurer = insurer_of(&caller)?;
     let id = record_id(&id)?;
@@ -329,11 +329,11 @@ pub(crate) async fn import(
     method: Method,
     uri: Uri,
     IdempotencyKey(key): IdempotencyKey,
-    Query(p): Query<ImportParams>,
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
     let insurer = insurer_of(&caller)?;
+    let p: ImportParams = crate::extract::parse_query(&uri)?;
     let format = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -383,7 +383,7 @@ pub(crate) struct ReportParams {
 pub(crate) async fn report(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    Query(p): Query<ReportParams>,
+    ApiQuery(p): ApiQuery<ReportParams>,
 ) -> Result<Json<CheckReport>, ApiError> {
     let insurer = insurer_of(&caller)?;
     let date = |v: Option<String>, f: &'static str| -> Result<NaiveDate, ApiError> {
@@ -416,7 +416,7 @@ pub(crate) struct MeParams {
 pub(crate) async fn me(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    Query(p): Query<MeParams>,
+    ApiQuery(p): ApiQuery<MeParams>,
 ) -> Result<Json<SelfView>, ApiError> {
     let Caller::Patient(serial) = caller else {
         return Err(RegistryError::Forbidden.into());

@@ -45,6 +45,20 @@ pub fn router(state: AppState) -> Router {
         .merge(clinic_api::routes())
         .merge(failure_mode_api::routes())
         .merge(oqs_api::routes())
+        .fallback(|| async {
+            error::ApiError::new(
+                axum::http::StatusCode::NOT_FOUND,
+                "not_found",
+                "該当するAPIがありません",
+            )
+        })
+        .method_not_allowed_fallback(|| async {
+            error::ApiError::new(
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "このAPIはそのメソッドを受け付けません",
+            )
+        })
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)

@@ -2,7 +2,7 @@
 //! answering exactly as the req/res folder does (`onshi_oqs::folder::respond`).
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -12,7 +12,7 @@ use utoipa::IntoParams;
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::extract::{Auth, RawBody};
+use crate::extract::{ApiQuery, Auth, RawBody};
 
 pub fn routes() -> Router<AppState> {
     // Twice the interface's own 1 MiB limit, so an oversized file still gets
@@ -42,7 +42,7 @@ pub(crate) struct OqsParams {
 pub(crate) async fn oqs_xml(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    Query(p): Query<OqsParams>,
+    ApiQuery(p): ApiQuery<OqsParams>,
     RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
     let inst = caller.institution()?.clone();

@@ -332,7 +332,7 @@ async fn bad_input_is_typed_and_writes_nothing() {
         (json!({"reference": "card", "certificate_serial": "DEMO-VALID", "checked_on": today(), "my_number": "123456789012"}).to_string(), 400, "unknown_field", Some("my_number")),
         (json!({"reference": "card", "certificate_serial": "DEMO VALID", "checked_on": today()}).to_string(), 400, "invalid_certificate_serial", Some("certificate_serial")),
         ("{\"reference\": \"card\",".to_owned(), 400, "invalid_json", None),
-        (json!({"reference": 1}).to_string(), 400, "invalid_json", None),
+        (json!({"reference": 1}).to_string(), 400, "invalid_json", Some("reference")),
         (format!("{{\"reference\":\"card\",\"pad\":\"{}\"}}", "x".repeat(70 * 1024)), 413, "body_too_large", None),
     ];
     for (body, want_status, want_code, want_field) in cases {
