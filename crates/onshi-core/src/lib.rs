@@ -18,14 +18,18 @@
 //! | [`burden`] | [`BurdenRatio`] and the ratio by age (DOMAIN §5) |
 //! | [`reception`] | why a check failed (notice §1) and the window-burden decision (notice §2) |
 //! | [`declaration`] | the 被保険者資格申立書 (別添3) as data, partly filled |
+//! | [`claim`] | the claim's insurer fields by notice §3, 不詳 numbers and 摘要, payer routing |
+//! | [`apportion`] | 按分 by largest remainder (notice §4) |
 //! | [`check`] | [`Validity`] (OQSCD006), certificate grace, and the answer rules for card and number checks |
 //!
 //! May depend on: std, serde, chrono, thiserror, unicode-normalization. Nothing
 //! else, and never on another onshi crate: a receipt-computer vendor can use this
 //! crate alone.
 
+pub mod apportion;
 pub mod burden;
 pub mod check;
+pub mod claim;
 pub mod declaration;
 pub mod error;
 pub mod ids;
