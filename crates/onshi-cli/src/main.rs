@@ -84,6 +84,11 @@ enum Command {
         #[command(subcommand)]
         action: OqsAction,
     },
+    /// The review-and-payment side.
+    Payer {
+        #[command(subcommand)]
+        action: PayerAction,
+    },
     /// The insurer side of the registry.
     Registry {
         #[command(subcommand)]
@@ -176,6 +181,44 @@ enum OqsAction {
         /// (default: only checks made after the watcher starts).
         #[arg(long)]
         face_after: Option<i64>,
+    },
+}
+
+#[derive(Subcommand)]
+enum PayerAction {
+    /// Run the payer side over claim files (JSON Lines): intake, 振替,
+    /// 不詳 identification, 按分, bills. Writes report.jsonl, bills.json,
+    /// ratio_differences.json and summary.json into OUT.
+    Run {
+        #[arg(long, default_value = "onshi.sqlite")]
+        db: PathBuf,
+        #[arg(long)]
+        as_of: NaiveDate,
+        #[arg(long, num_args = 1.., required = true)]
+        claims: Vec<PathBuf>,
+        #[arg(long)]
+        out: PathBuf,
+        /// Months of payment record that weight 按分 (default 1: the claim's month).
+        #[arg(long, default_value_t = 1)]
+        reference_months: u32,
+        /// Bill the written insurer when a lost qualification has nothing newer
+        /// registered (default: return the claim).
+        #[arg(long)]
+        bill_written_when_unregistered: bool,
+    },
+    /// Write a deterministic month of claims drawn from the registry (JSON Lines).
+    Generate {
+        #[arg(long, default_value = "onshi.sqlite")]
+        db: PathBuf,
+        /// YYYY-MM.
+        #[arg(long)]
+        month: String,
+        #[arg(long, default_value_t = 10_000)]
+        claims: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 
@@ -595,6 +638,75 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 }
                 tokio::time::sleep(std::time::Duration::from_millis(interval_ms)).await;
             }
+        }
+        Command::Payer {
+            action:
+                PayerAction::Generate {
+                    db,
+                    month,
+                    claims,
+                    seed,
+                    out,
+                },
+        } => {
+            let first =
+                NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d").map_err(|_| {
+                    Failure {
+                        code: "invalid_month".into(),
+                        message: "--month は YYYY-MM です".into(),
+                    }
+                })?;
+            let store = open(&db)?;
+            let generated =
+                onshi_payer::generate::month_of_claims(store.as_ref(), first, claims, seed)?;
+            std::fs::write(&out, onshi_payer::claim::to_jsonl(&generated))?;
+            println!("wrote {} claims to {}", generated.len(), out.display());
+            Ok(())
+        }
+        Command::Payer {
+            action:
+                PayerAction::Run {
+                    db,
+                    as_of,
+                    claims,
+                    out,
+                    reference_months,
+                    bill_written_when_unregistered,
+                },
+        } => {
+            let store = open(&db)?;
+            let mut input = Vec::new();
+            for (f, path) in claims.iter().enumerate() {
+                let text = std::fs::read_to_string(path)?;
+                for (line, parsed) in onshi_payer::claim::parse_jsonl(&text) {
+                    input.push((format!("{f}:{line:08}"), parsed));
+                }
+            }
+            let policy = onshi_payer::run::Policy {
+                bill_written_when_unregistered,
+                reference_months,
+            };
+            let outcome = onshi_payer::run::run(store.as_ref(), as_of, input, policy)?;
+            std::fs::create_dir_all(&out)?;
+            let report: String = outcome
+                .report
+                .iter()
+                .filter_map(|r| serde_json::to_string(r).ok())
+                .map(|l| l + "\n")
+                .collect();
+            std::fs::write(out.join("report.jsonl"), report)?;
+            std::fs::write(
+                out.join("bills.json"),
+                serde_json::to_string_pretty(&outcome.bills).unwrap_or_default(),
+            )?;
+            std::fs::write(
+                out.join("ratio_differences.json"),
+                serde_json::to_string_pretty(&outcome.ratio_differences).unwrap_or_default(),
+            )?;
+            let summary = serde_json::to_string_pretty(&outcome.summary).unwrap_or_default();
+            std::fs::write(out.join("summary.json"), &summary)?;
+            println!("{summary}");
+            Ok(())
         }
         Command::Registry {
             action:

@@ -575,3 +575,84 @@ async fn oqs_folder_watcher_answers_req_and_writes_face() {
     );
     assert_eq!(face.queries[0].validity.map(|v| v.code()), Some(2));
 }
+
+#[test]
+fn payer_run_over_a_generated_month() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("m.sqlite");
+    let ok = |c: &mut Command| {
+        let out = c.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    ok(onshi()
+        .args([
+            "generate",
+            "--persons",
+            "3000",
+            "--as-of",
+            "2026-11-25",
+            "--db",
+        ])
+        .arg(&db));
+    let claims = dir.path().join("claims.jsonl");
+    let wrote = ok(onshi()
+        .args([
+            "payer", "generate", "--month", "2026-10", "--claims", "1500", "--db",
+        ])
+        .arg(&db)
+        .arg("--out")
+        .arg(&claims));
+    assert!(wrote.contains("wrote 1500 claims"), "{wrote}");
+    let run = |out: &str| {
+        let summary = ok(onshi()
+            .args(["payer", "run", "--as-of", "2026-11-25", "--db"])
+            .arg(&db)
+            .arg("--claims")
+            .arg(&claims)
+            .arg("--out")
+            .arg(dir.path().join(out)));
+        serde_json::from_str::<Value>(&summary).unwrap()
+    };
+    let s = run("a");
+    assert_eq!(s["claims"], 1500);
+    for fate in [
+        "billed",
+        "transferred",
+        "identified",
+        "apportioned",
+        "ratio_differences",
+    ] {
+        assert!(s[fate].as_u64().unwrap() > 0, "no {fate}: {s}");
+    }
+    let settled: u64 = [
+        "rejected",
+        "billed",
+        "transferred",
+        "split",
+        "returned",
+        "identified",
+        "pending_inquiry",
+        "apportioned",
+        "unapportionable",
+    ]
+    .iter()
+    .map(|k| s[*k].as_u64().unwrap())
+    .sum();
+    assert_eq!(settled, 1500, "every claim has exactly one fate");
+    run("b");
+    for f in [
+        "report.jsonl",
+        "bills.json",
+        "summary.json",
+        "ratio_differences.json",
+    ] {
+        let a = std::fs::read(dir.path().join("a").join(f)).unwrap();
+        let b = std::fs::read(dir.path().join("b").join(f)).unwrap();
+        assert_eq!(a, b, "{f} differs between two runs of the same input");
+    }
+}

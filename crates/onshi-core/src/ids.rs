@@ -89,7 +89,7 @@ impl InsuranceKind {
 }
 
 /// The review and payment organisation (審査支払機関).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Payer {
     /// 社会保険診療報酬支払基金

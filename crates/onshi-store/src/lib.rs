@@ -109,6 +109,12 @@ pub trait RegistryStore: Send + Sync {
     fn clear_fault(&self, code: &InstitutionCode) -> Result<bool>;
 
     fn insert_token(&self, token: &NewToken) -> Result<i64>;
+
+    /// Persons by id, after `after_id`, at most `limit` (for generators and
+    /// batch work).
+    fn persons_after(&self, after_id: i64, limit: u32) -> Result<Vec<PersonRow>>;
+    /// Every registered institution, by code.
+    fn institutions(&self) -> Result<Vec<InstitutionRow>>;
     fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRow>>;
 
     /// Counts of the main tables, for progress and tests.

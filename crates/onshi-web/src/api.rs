@@ -63,6 +63,7 @@ use crate::extract::{ApiJson, ApiQuery, Auth};
         crate::failure_mode_api::overdue,
         crate::failure_mode_api::disaster,
         crate::oqs_api::oqs_xml,
+        crate::payer_api::payer_run,
     ),
     components(schemas(
         RawCheckRequest,

@@ -21,6 +21,7 @@ pub mod extract;
 pub mod failure_mode_api;
 pub mod insurer_api;
 pub mod oqs_api;
+pub mod payer_api;
 
 use std::sync::Arc;
 
@@ -45,6 +46,7 @@ pub fn router(state: AppState) -> Router {
         .merge(clinic_api::routes())
         .merge(failure_mode_api::routes())
         .merge(oqs_api::routes())
+        .merge(payer_api::routes())
         .fallback(|| async {
             error::ApiError::new(
                 axum::http::StatusCode::NOT_FOUND,

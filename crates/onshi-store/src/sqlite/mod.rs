@@ -616,6 +616,31 @@ impl RegistryStore for SqliteStore {
         Ok(n > 0)
     }
 
+    fn persons_after(&self, after_id: i64, limit: u32) -> Result<Vec<PersonRow>> {
+        let c = self.conn()?;
+        let mut st = c.prepare_cached(&format!(
+            "SELECT {PERSON_COLS} FROM persons WHERE id > $1 ORDER BY id LIMIT $2"
+        ))?;
+        let rows = st.query_map(params![after_id, limit], person_row)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(unwrap_corrupt)
+    }
+
+    fn institutions(&self) -> Result<Vec<InstitutionRow>> {
+        let c = self.conn()?;
+        let mut st =
+            c.prepare_cached("SELECT code, name, phone FROM institutions ORDER BY code")?;
+        let rows = st.query_map([], |r| {
+            Ok(InstitutionRow {
+                code: parsed(0, InstitutionCode::parse(&r.get::<_, String>(0)?))?,
+                name: r.get(1)?,
+                phone: r.get(2)?,
+            })
+        })?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(unwrap_corrupt)
+    }
+
     fn insert_token(&self, t: &NewToken) -> Result<i64> {
         let c = self.conn()?;
         c.prepare_cached(
