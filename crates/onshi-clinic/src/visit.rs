@@ -152,6 +152,10 @@ pub struct VisitRecord {
     pub decision: Option<DecisionInfo>,
     pub claim: Option<ClaimBasis>,
     pub recheck: RecheckInfo,
+    /// The day the clinic contacted the patient for the numbers (notice
+    /// §3(4); goes into a 不詳 claim's 摘要).
+    #[serde(default)]
+    pub contacted_on: Option<NaiveDate>,
 }
 
 /// A visit with its id and what to do next.
@@ -418,6 +422,7 @@ pub fn open_visit(
         decision: None,
         claim: None,
         recheck: RecheckInfo::default(),
+        contacted_on: None,
     };
     let mut state = "pending";
     if let (None, Some(req)) = (&reported, &request) {
@@ -779,6 +784,24 @@ pub fn attach_answer(
     record.recheck.last_at = Some(now.to_rfc3339());
     record.recheck.last_result = Some(answer.validity_label.clone());
     save(store, inst, id, state, &record, &now.to_rfc3339())?;
+    visit(store, inst, id)
+}
+
+/// Records that the clinic contacted the patient for the numbers (notice
+/// §3(4): required before a 不詳 claim).
+pub fn record_contact(
+    store: &dyn Store,
+    inst: &InstitutionCode,
+    id: i64,
+    on: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<VisitView, ClinicError> {
+    let row = store.visit(inst, id)?.ok_or(RegistryError::NotFound)?;
+    let state = row.recheck_state.clone();
+    let mut record: VisitRecord =
+        serde_json::from_value(row.record).map_err(|e| ClinicError::Corrupt(e.to_string()))?;
+    record.contacted_on = Some(on);
+    save(store, inst, id, &state, &record, &now.to_rfc3339())?;
     visit(store, inst, id)
 }
 

@@ -221,6 +221,13 @@ pub trait ClinicStore: Send + Sync {
     ) -> Result<bool>;
     /// The institution's visits on one day.
     fn visits_on(&self, institution: &InstitutionCode, day: NaiveDate) -> Result<Vec<VisitRow>>;
+    /// The institution's visits from `from` to `to` inclusive, by day then id.
+    fn visits_between(
+        &self,
+        institution: &InstitutionCode,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<VisitRow>>;
     /// The latest earlier visit of the same patient (by the institution's
     /// patient key), for a returning patient.
     fn previous_visit(

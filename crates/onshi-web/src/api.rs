@@ -52,6 +52,8 @@ use crate::extract::{ApiJson, ApiQuery, Auth};
         crate::clinic_api::clear_fault,
         crate::clinic_api::deletions,
         crate::clinic_api::purge,
+        crate::clinic_api::contact,
+        crate::clinic_api::month_claims,
         crate::failure_mode_api::request,
         crate::failure_mode_api::own_requests,
         crate::failure_mode_api::report,

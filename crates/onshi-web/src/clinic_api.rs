@@ -34,6 +34,8 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/v1/visits/{id}/declaration.pdf", get(declaration_pdf))
         .route("/api/v1/visits/{id}/claim-paid", post(claim_paid))
+        .route("/api/v1/visits/{id}/contact", post(contact))
+        .route("/api/v1/claims", get(month_claims))
         .route("/api/v1/forms/declaration.pdf", get(blank_form_pdf))
         .route("/api/v1/rechecks", get(pending_rechecks))
         .route("/api/v1/rechecks/run", post(run_rechecks))
@@ -441,6 +443,86 @@ pub(crate) async fn purge(
     Ok(Json(
         blocking(move || {
             visit::purge_declarations(store.as_ref(), today, b.grace_days.unwrap_or(0), Utc::now())
+                .map_err(clinic_err)
+        })
+        .await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ContactBody {
+    /// The day the clinic contacted the patient for the numbers.
+    contacted_on: Option<String>,
+}
+
+/// Record the clinic's contact with the patient (notice §3(4), before 不詳).
+#[utoipa::path(post, path = "/api/v1/visits/{id}/contact", params(("id" = i64, Path)), request_body = ContactBody, responses((status = 200, body = VisitView)))]
+pub(crate) async fn contact(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<ContactBody>,
+) -> Result<Json<VisitView>, ApiError> {
+    let inst = caller.institution()?.clone();
+    let id = id_of(&id)?;
+    let on = parse_iso_date(
+        "contacted_on",
+        b.contacted_on
+            .as_deref()
+            .ok_or(RegistryError::Missing("contacted_on"))?,
+    )
+    .map_err(RegistryError::from)?;
+    let store = state.store.clone();
+    Ok(Json(
+        blocking(move || {
+            visit::record_contact(store.as_ref(), &inst, id, on, Utc::now()).map_err(clinic_err)
+        })
+        .await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub(crate) struct ClaimParams {
+    /// 診療年月, YYYY-MM.
+    month: Option<String>,
+    /// Where a 不詳 claim of unknown type goes: `shiharai_kikin` (default) or `kokuhoren`.
+    unknown_payer: Option<String>,
+    /// The receipt computer enforces the 検証番号 (→ 77777779).
+    check_digit: Option<bool>,
+}
+
+/// The month's claims built from the visits (notice §3), and the visits not
+/// ready to be claimed with why.
+#[utoipa::path(get, path = "/api/v1/claims", params(ClaimParams), responses((status = 200, body = onshi_clinic::claims::MonthClaims), (status = 400, body = ErrorBody)))]
+pub(crate) async fn month_claims(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    ApiQuery(p): ApiQuery<ClaimParams>,
+) -> Result<Json<onshi_clinic::claims::MonthClaims>, ApiError> {
+    let inst = caller.institution()?.clone();
+    let month = onshi_clinic::claims::parse_month(
+        p.month.as_deref().ok_or(RegistryError::Missing("month"))?,
+    )?;
+    let unknown_payer = match p.unknown_payer.as_deref() {
+        None | Some("shiharai_kikin") => onshi_core::Payer::ShiharaiKikin,
+        Some("kokuhoren") => onshi_core::Payer::Kokuhoren,
+        Some(_) => {
+            return Err(RegistryError::BadValue {
+                field: "unknown_payer".into(),
+                message: "shiharai_kikin または kokuhoren です".into(),
+            }
+            .into());
+        }
+    };
+    let opts = onshi_clinic::claims::ClaimOptions {
+        unknown_payer,
+        check_digit_enforced: p.check_digit.unwrap_or(false),
+    };
+    let store = state.store.clone();
+    Ok(Json(
+        blocking(move || {
+            onshi_clinic::claims::month_claims(store.as_ref(), &inst, month, opts)
                 .map_err(clinic_err)
         })
         .await?,

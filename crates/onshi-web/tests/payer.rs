@@ -389,3 +389,130 @@ async fn every_case_of_notice_3_and_4() {
     let (status, e) = s.payer_run(&payer, "", &claims).await;
     assert_eq!((status, e["error"]["field"].as_str()), (400, Some("as_of")));
 }
+
+#[tokio::test]
+async fn claims_built_at_the_window_then_run_by_the_payer() {
+    use reqwest::Method as M;
+    let s = start().await;
+    let call = |m: M, path: String, body: Option<Value>| {
+        let mut r = s.http.request(m, format!("{}{path}", s.url));
+        if let Some(b) = body {
+            r = r
+                .header("content-type", "application/json")
+                .body(b.to_string());
+        }
+        send(r, &s.clinic)
+    };
+    let visit = |body: Value| call(M::POST, "/api/v1/visits".into(), Some(body));
+    // 3(1): confirmed by the card.
+    let (_, v1) = visit(json!({"visited_on": "2026-11-10", "patient_key": "A", "attempt": {"reference": "card", "certificate_serial": "DEMO-VALID"}})).await;
+    call(
+        M::POST,
+        format!("/api/v1/visits/{}/decision", v1["id"]),
+        Some(json!({"points": 1000})),
+    )
+    .await;
+    // 3(3): 資格(無効) shows the lost numbers.
+    let (_, v2) = visit(json!({"visited_on": "2026-11-11", "patient_key": "B", "attempt": {"reference": "card", "certificate_serial": "DEMO-LOST"}})).await;
+    call(
+        M::POST,
+        format!("/api/v1/visits/{}/decision", v2["id"]),
+        Some(json!({"shown": {"kind": "myna_portal", "ratio_percent": 30}, "points": 500})),
+    )
+    .await;
+    // 3(4): 資格情報なし, a declaration, a contact → 不詳.
+    let (_, v3) = visit(json!({"visited_on": "2026-11-12", "patient_key": "C", "attempt": {"reference": "card", "certificate_serial": "DEMO-NONE"}})).await;
+    call(M::PUT, format!("/api/v1/visits/{}/declaration", v3["id"]), Some(json!({
+        "insurance_type": "kokuho", "name": "鈴木 一郎", "kana": "スズキ イチロウ", "birth_date": "2004-05-09", "sex": "male",
+        "address": "東京都世田谷区三軒茶屋1丁目1番1号", "ratio": "3割", "phone": "090-0000-1234"}))).await;
+    call(
+        M::POST,
+        format!("/api/v1/visits/{}/decision", v3["id"]),
+        Some(json!({"use_declaration": true, "points": 800})),
+    )
+    .await;
+
+    // Before the contact, the 不詳 claim is not ready.
+    let (_, early) = call(M::GET, "/api/v1/claims?month=2026-11".into(), None).await;
+    assert_eq!(early["claims"].as_array().unwrap().len(), 2, "{early}");
+    assert_eq!(early["not_ready"][0]["code"], "unknown_claim_needs_contact");
+    call(
+        M::POST,
+        format!("/api/v1/visits/{}/contact", v3["id"]),
+        Some(json!({"contacted_on": "2026-11-20"})),
+    )
+    .await;
+    let (status, month) = call(
+        M::GET,
+        "/api/v1/claims?month=2026-11&check_digit=true".into(),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{month}");
+    let claims = month["claims"].as_array().unwrap();
+    assert_eq!(claims.len(), 3, "{month}");
+    let by_key = |k: &str| {
+        claims
+            .iter()
+            .find(|c| c["claim_id"].as_str().unwrap().ends_with(k))
+            .unwrap()
+    };
+    let a = by_key("key-A");
+    assert_eq!(
+        (
+            a["insurer"]["insurer_number"].as_str(),
+            a["insurer"]["basis"].as_str(),
+            a["payer"].as_str()
+        ),
+        (Some("01130012"), Some("confirmed"), Some("shiharai_kikin"))
+    );
+    assert_eq!(
+        (a["points"].as_u64(), a["patient_paid_yen"].as_u64()),
+        (Some(1000), Some(3000))
+    );
+    let b = by_key("key-B");
+    assert_eq!(
+        (
+            b["insurer"]["insurer_number"].as_str(),
+            b["insurer"]["number"].as_str(),
+            b["insurer"]["basis"].as_str()
+        ),
+        (Some("06130017"), Some("3002"), Some("lost_qualification"))
+    );
+    let c = by_key("key-C");
+    assert_eq!(
+        c["insurer"],
+        json!({"insurer_number": "77777779", "symbol": null, "number": "777777777", "branch": null, "basis": "unknown"})
+    );
+    assert_eq!(c["payer"], "kokuhoren", "declared 国保 goes to the 国保連");
+    let tekiyo: Vec<&str> = c["tekiyo"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    assert_eq!(tekiyo[0], "不詳");
+    assert_eq!(tekiyo[1], "カナ氏名：スズキ イチロウ");
+    assert_eq!(tekiyo[7], "患者への連絡を行った日：令和8年11月20日");
+
+    // The payer side takes them as they are.
+    let payer = onshi_registry::auth::issue_token(
+        s.store.as_ref(),
+        &onshi_registry::Caller::Payer,
+        "p",
+        NOW,
+    )
+    .unwrap();
+    let (status, out) = s.payer_run(&payer, "as_of=2026-11-25", claims).await;
+    assert_eq!(status, 200, "{out}");
+    assert_eq!(out["summary"]["rejected"], 0, "{out}");
+    assert_eq!(
+        fate(&out, claims[0]["claim_id"].as_str().unwrap())["fate"],
+        "billed"
+    );
+    assert_eq!(
+        fate(&out, c["claim_id"].as_str().unwrap())["fate"],
+        "unapportionable",
+        "no 国保連 payment record with the clinic this month"
+    );
+}

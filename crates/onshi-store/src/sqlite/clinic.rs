@@ -91,6 +91,18 @@ impl ClinicStore for SqliteStore {
         )
     }
 
+    fn visits_between(
+        &self,
+        institution: &InstitutionCode,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<VisitRow>> {
+        self.visits_where(
+            "v.institution_code = $1 AND v.visited_on BETWEEN $2 AND $3 ORDER BY v.visited_on, v.id",
+            params![institution.as_str(), from, to],
+        )
+    }
+
     fn previous_visit(
         &self,
         institution: &InstitutionCode,
