@@ -142,6 +142,25 @@ enum ClinicAction {
         #[arg(long)]
         points: Option<u64>,
     },
+    /// Build the month's claims from the institution's visits (JSON Lines);
+    /// lists the visits not ready to be claimed on stderr.
+    Claims {
+        #[arg(long, default_value = "onshi.sqlite")]
+        db: PathBuf,
+        #[arg(long)]
+        institution: String,
+        /// YYYY-MM.
+        #[arg(long)]
+        month: String,
+        /// Where a 不詳 claim of unknown type goes: shiharai_kikin or kokuhoren.
+        #[arg(long, default_value = "shiharai_kikin")]
+        unknown_payer: String,
+        /// The receipt computer enforces the 検証番号 (→ 77777779).
+        #[arg(long)]
+        check_digit: bool,
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Writes the blank 被保険者資格申立書 with its explanation sheet as PDF.
     Form {
         #[arg(long, default_value = "moushitatesho.pdf")]
@@ -516,6 +535,51 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 "explanation": d.explanation, "points": points, "amount_yen": amount,
             });
             println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+            Ok(())
+        }
+        Command::Clinic {
+            action:
+                ClinicAction::Claims {
+                    db,
+                    institution,
+                    month,
+                    unknown_payer,
+                    check_digit,
+                    out,
+                },
+        } => {
+            let store = open(&db)?;
+            let inst = InstitutionCode::parse(&institution)?;
+            let month = onshi_clinic::claims::parse_month(&month)?;
+            let unknown_payer = match unknown_payer.as_str() {
+                "shiharai_kikin" => onshi_core::Payer::ShiharaiKikin,
+                "kokuhoren" => onshi_core::Payer::Kokuhoren,
+                _ => {
+                    return Err(Failure {
+                        code: "invalid_value".into(),
+                        message: "--unknown-payer shiharai_kikin|kokuhoren".into(),
+                    });
+                }
+            };
+            let opts = onshi_clinic::claims::ClaimOptions {
+                unknown_payer,
+                check_digit_enforced: check_digit,
+            };
+            let m = onshi_clinic::claims::month_claims(store.as_ref(), &inst, month, opts)
+                .map_err(|e| Failure {
+                    code: e.code().into(),
+                    message: e.to_string(),
+                })?;
+            std::fs::write(&out, onshi_payer::claim::to_jsonl(&m.claims))?;
+            for n in &m.not_ready {
+                eprintln!("not ready {:?}: {} {}", n.visit_ids, n.code, n.message);
+            }
+            println!(
+                "wrote {} claims to {} ({} not ready)",
+                m.claims.len(),
+                out.display(),
+                m.not_ready.len()
+            );
             Ok(())
         }
         Command::Clinic {

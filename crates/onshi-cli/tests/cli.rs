@@ -656,3 +656,61 @@ fn payer_run_over_a_generated_month() {
         assert_eq!(a, b, "{f} differs between two runs of the same input");
     }
 }
+
+#[test]
+fn clinic_claims_writes_the_month() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.sqlite");
+    let out = onshi()
+        .args([
+            "generate",
+            "--persons",
+            "10",
+            "--as-of",
+            "2026-11-25",
+            "--db",
+        ])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let file = dir.path().join("claims.jsonl");
+    let out = onshi()
+        .args([
+            "clinic",
+            "claims",
+            "--institution",
+            "1311000000",
+            "--month",
+            "2026-11",
+            "--db",
+        ])
+        .arg(&db)
+        .arg("--out")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("wrote 0 claims"));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "");
+    let bad = onshi()
+        .args([
+            "clinic",
+            "claims",
+            "--institution",
+            "1311000000",
+            "--month",
+            "2026-13",
+            "--out",
+            "x",
+            "--db",
+        ])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+}
