@@ -19,9 +19,9 @@ use onshi_store::{DeletionRow, ReaderModeEvent};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, ApiQuery, Auth};
+use crate::{AppState, blocking};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -48,24 +48,6 @@ pub fn routes() -> Router<AppState> {
 
 fn now_text() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
-fn id_of(raw: &str) -> Result<i64, ApiError> {
-    raw.parse::<i64>()
-        .map_err(|_| RegistryError::NotFound.into())
-}
-
-/// Runs blocking clinic work off the async runtime.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f).await.map_err(|_| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "内部エラーが発生しました",
-        )
-    })?
 }
 
 fn clinic_err(e: ClinicError) -> ApiError {
@@ -145,7 +127,7 @@ pub(crate) async fn get_visit(
     Path(id): Path<String>,
 ) -> Result<Json<VisitView>, ApiError> {
     let inst = caller.institution()?.clone();
-    let id = id_of(&id)?;
+    let id = crate::path_id(&id)?;
     let store = state.store.clone();
     Ok(Json(
         blocking(move || visit::visit(store.as_ref(), &inst, id).map_err(clinic_err)).await?,
@@ -172,7 +154,7 @@ pub(crate) async fn decide(
     ApiJson(raw): ApiJson<RawDecision>,
 ) -> Result<Json<VisitView>, ApiError> {
     let inst = caller.institution()?.clone();
-    let id = id_of(&id)?;
+    let id = crate::path_id(&id)?;
     let store = state.store.clone();
     Ok(Json(
         blocking(move || {
@@ -197,7 +179,7 @@ pub(crate) async fn put_declaration(
     ApiJson(raw): ApiJson<RawDeclaration>,
 ) -> Result<Json<DeclarationView>, ApiError> {
     let inst = caller.institution()?.clone();
-    let id = id_of(&id)?;
+    let id = crate::path_id(&id)?;
     let store = state.store.clone();
     Ok(Json(
         blocking(move || {
@@ -214,7 +196,7 @@ pub(crate) async fn get_declaration(
     Path(id): Path<String>,
 ) -> Result<Json<DeclarationView>, ApiError> {
     let inst = caller.institution()?.clone();
-    let id = id_of(&id)?;
+    let id = crate::path_id(&id)?;
     let store = state.store.clone();
     Ok(Json(
         blocking(move || visit::declaration(store.as_ref(), &inst, id).map_err(clinic_err)).await?,
@@ -234,11 +216,11 @@ pub(crate) async fn declaration_pdf(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let inst = caller.institution()?.clone();
-    let id = id_of(&id)?;
+    let id = crate::path_id(&id)?;
     let store = state.store.clone();
     let bytes = blocking(move || {
         let d = visit::declaration(store.as_ref(), &inst, id).map_err(clinic_err)?;
-        Ok(render_pdf(Some(&d.declaration), &Fonts::shared()?)?)
+        Ok::<_, ApiError>(render_pdf(Some(&d.declaration), &Fonts::shared()?)?)
     })
     .await?;
     Ok(pdf_response(bytes, &format!("moushitatesho-{id}.pdf")))
@@ -248,7 +230,7 @@ pub(crate) async fn declaration_pdf(
 #[utoipa::path(get, path = "/api/v1/forms/declaration.pdf", responses((status = 200, content_type = "application/pdf", body = Vec<u8>)))]
 pub(crate) async fn blank_form_pdf(Auth(caller): Auth) -> Result<Response, ApiError> {
     caller.institution()?;
-    let bytes = blocking(|| Ok(render_pdf(None, &Fonts::shared()?)?)).await?;
+    let bytes = blocking(|| Ok::<_, ApiError>(render_pdf(None, &Fonts::shared()?)?)).await?;
     Ok(pdf_response(bytes, "moushitatesho.pdf"))
 }
 
@@ -268,7 +250,7 @@ pub(crate) async fn claim_paid(
     ApiJson(b): ApiJson<PaidBody>,
 ) -> Result<Json<VisitView>, ApiError> {
     let inst = caller.institution()?.clone();
-    let id = id_of(&id)?;
+    let id = crate::path_id(&id)?;
     let paid_on = parse_iso_date(
         "paid_on",
         b.paid_on
@@ -332,7 +314,7 @@ pub(crate) async fn set_reader_mode(
     let mode = b.mode.ok_or(RegistryError::Missing("mode"))?;
     let store = state.store.clone();
     blocking(move || {
-        Ok(reader::set_mode(
+        Ok::<_, ApiError>(reader::set_mode(
             store.as_ref(),
             &inst,
             &mode,
@@ -353,7 +335,7 @@ pub(crate) async fn reader_mode_events(
     let inst = caller.institution()?.clone();
     let store = state.store.clone();
     Ok(Json(
-        blocking(move || Ok(reader::mode_events(store.as_ref(), &inst)?)).await?,
+        blocking(move || Ok::<_, ApiError>(reader::mode_events(store.as_ref(), &inst)?)).await?,
     ))
 }
 
@@ -378,7 +360,7 @@ pub(crate) async fn set_fault(
     let kind = b.kind.ok_or(RegistryError::Missing("kind"))?;
     let store = state.store.clone();
     blocking(move || {
-        Ok(reader::set_fault(
+        Ok::<_, ApiError>(reader::set_fault(
             store.as_ref(),
             &inst,
             &kind,
@@ -398,7 +380,7 @@ pub(crate) async fn clear_fault(
 ) -> Result<StatusCode, ApiError> {
     let inst = caller.institution()?.clone();
     let store = state.store.clone();
-    blocking(move || Ok(reader::clear_fault(store.as_ref(), &inst)?)).await?;
+    blocking(move || Ok::<_, ApiError>(reader::clear_fault(store.as_ref(), &inst)?)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -411,7 +393,8 @@ pub(crate) async fn deletions(
     let inst = caller.institution()?.clone();
     let store = state.store.clone();
     Ok(Json(
-        blocking(move || Ok(store.deletions(&inst).map_err(RegistryError::from)?)).await?,
+        blocking(move || Ok::<_, ApiError>(store.deletions(&inst).map_err(RegistryError::from)?))
+            .await?,
     ))
 }
 
@@ -465,7 +448,7 @@ pub(crate) async fn contact(
     ApiJson(b): ApiJson<ContactBody>,
 ) -> Result<Json<VisitView>, ApiError> {
     let inst = caller.institution()?.clone();
-    let id = id_of(&id)?;
+    let id = crate::path_id(&id)?;
     let on = parse_iso_date(
         "contacted_on",
         b.contacted_on

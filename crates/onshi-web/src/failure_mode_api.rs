@@ -14,9 +14,9 @@ use onshi_store::FailureModeRequestRow;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, ApiQuery, Auth};
+use crate::{AppState, blocking};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -41,23 +41,6 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/v1/operator/failure-mode/overdue", get(overdue))
         .route("/api/v1/operator/failure-mode/disasters", post(disaster))
-}
-
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f).await.map_err(|_| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "内部エラーが発生しました",
-        )
-    })?
-}
-
-fn id_of(raw: &str) -> Result<i64, ApiError> {
-    raw.parse::<i64>()
-        .map_err(|_| RegistryError::NotFound.into())
 }
 
 /// A `visit_id` must be one of the caller's visits, checked before the
@@ -104,7 +87,7 @@ pub(crate) async fn request(
     let inst = caller.institution()?.clone();
     let store = state.store.clone();
     let r = blocking(move || {
-        Ok(fm::request(
+        Ok::<_, ApiError>(fm::request(
             store.as_ref(),
             &inst,
             b.contact_name.as_deref(),
@@ -126,9 +109,11 @@ pub(crate) async fn own_requests(
     let store = state.store.clone();
     Ok(Json(
         blocking(move || {
-            Ok(store
-                .fm_requests(Some(&inst), None)
-                .map_err(RegistryError::from)?)
+            Ok::<_, ApiError>(
+                store
+                    .fm_requests(Some(&inst), None)
+                    .map_err(RegistryError::from)?,
+            )
         })
         .await?,
     ))
@@ -150,11 +135,11 @@ pub(crate) async fn report(
     ApiJson(b): ApiJson<ReportBody>,
 ) -> Result<Json<FailureModeRequestRow>, ApiError> {
     let inst = caller.institution()?.clone();
-    let id = id_of(&id)?;
+    let id = crate::path_id(&id)?;
     let store = state.store.clone();
     Ok(Json(
         blocking(move || {
-            Ok(fm::report(
+            Ok::<_, ApiError>(fm::report(
                 store.as_ref(),
                 &inst,
                 id,
@@ -198,7 +183,7 @@ pub(crate) async fn search(
             if let (Some(v), Some(a)) = (raw.visit_id, &r.answer) {
                 visit::attach_answer(store.as_ref(), &inst, v, a, "failure_mode", now)?;
             }
-            Ok(r)
+            Ok::<_, ApiError>(r)
         })
         .await?,
     ))
@@ -235,7 +220,7 @@ pub(crate) async fn pick(
             if let Some(v) = b.visit_id {
                 visit::attach_answer(store.as_ref(), &inst, v, &a, "failure_mode", now)?;
             }
-            Ok(a)
+            Ok::<_, ApiError>(a)
         })
         .await?,
     ))
@@ -258,9 +243,11 @@ pub(crate) async fn operator_requests(
     let store = state.store.clone();
     Ok(Json(
         blocking(move || {
-            Ok(store
-                .fm_requests(None, p.status.as_deref())
-                .map_err(RegistryError::from)?)
+            Ok::<_, ApiError>(
+                store
+                    .fm_requests(None, p.status.as_deref())
+                    .map_err(RegistryError::from)?,
+            )
         })
         .await?,
     ))
@@ -284,11 +271,11 @@ pub(crate) async fn callback(
     ApiJson(b): ApiJson<CallbackBody>,
 ) -> Result<Json<FailureModeRequestRow>, ApiError> {
     operator(&caller)?;
-    let id = id_of(&id)?;
+    let id = crate::path_id(&id)?;
     let store = state.store.clone();
     Ok(Json(
         blocking(move || {
-            Ok(fm::confirm(
+            Ok::<_, ApiError>(fm::confirm(
                 store.as_ref(),
                 id,
                 b.operator.as_deref(),
@@ -316,10 +303,11 @@ pub(crate) async fn enable(
     ApiJson(b): ApiJson<EnableBody>,
 ) -> Result<Json<FailureModeRequestRow>, ApiError> {
     operator(&caller)?;
-    let id = id_of(&id)?;
+    let id = crate::path_id(&id)?;
     let store = state.store.clone();
     Ok(Json(
-        blocking(move || Ok(fm::enable(store.as_ref(), id, b.hours, Utc::now())?)).await?,
+        blocking(move || Ok::<_, ApiError>(fm::enable(store.as_ref(), id, b.hours, Utc::now())?))
+            .await?,
     ))
 }
 
@@ -343,7 +331,8 @@ pub(crate) async fn overdue(
     };
     let store = state.store.clone();
     Ok(Json(
-        blocking(move || Ok(store.fm_overdue(today).map_err(RegistryError::from)?)).await?,
+        blocking(move || Ok::<_, ApiError>(store.fm_overdue(today).map_err(RegistryError::from)?))
+            .await?,
     ))
 }
 
@@ -380,7 +369,7 @@ pub(crate) async fn disaster(
     let (from, until) = (time(b.from, "from")?, time(b.until, "until")?);
     let store = state.store.clone();
     let id = blocking(move || {
-        Ok(fm::disaster(
+        Ok::<_, ApiError>(fm::disaster(
             store.as_ref(),
             prefecture,
             from,

@@ -19,10 +19,9 @@ use onshi_registry::{Caller, RegistryError};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::AppState;
-use crate::api::blocking;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiQuery, Auth, IdempotencyKey, RawBody, parse_json};
+use crate::{AppState, blocking};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -50,12 +49,6 @@ fn insurer_of(caller: &Caller) -> Result<InsurerNumber, ApiError> {
         Caller::Insurer(n) => Ok(n.clone()),
         _ => Err(RegistryError::Forbidden.into()),
     }
-}
-
-/// An id in the path; anything that is not one is simply not found.
-fn record_id(raw: &str) -> Result<i64, ApiError> {
-    raw.parse::<i64>()
-        .map_err(|_| RegistryError::NotFound.into())
 }
 
 /// The request line an idempotency key is bound to.
@@ -169,7 +162,7 @@ pub(crate) async fn get_one(
     Path(id): Path<String>,
 ) -> Result<Json<RecordDetail>, ApiError> {
     let insurer = insurer_of(&caller)?;
-    let id = record_id(&id)?;
+    let id = crate::path_id(&id)?;
     let store = state.store.clone();
     Ok(Json(
         blocking(move || ins::record(store.as_ref(), &insurer, id)).await?,
@@ -195,7 +188,7 @@ pub(crate) async fn correct(
     RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
     let insurer = insurer_of(&caller)?;
-    let id = record_id(&id)?;
+    let id = crate::path_id(&id)?;
     let claim = ins::claim(&insurer, key.as_deref(), &route(&method, &uri), &body)?;
     let raw: RawRegistration = parse_json(&body)?;
     let reg = ins::parse_registration(&raw, &insurer)?;
@@ -230,7 +223,7 @@ pub(crate) async fn lose(
     RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
     let insurer = insurer_of(&caller)?;
-    let id = record_id(&id)?;
+    let id = crate::path_id(&id)?;
     let claim = ins::claim(&insurer, key.as_deref(), &route(&method, &uri), &body)?;
     let b: LossBody = parse_json(&body)?;
     let lost_on = parse_iso_date(
@@ -271,7 +264,7 @@ pub(crate) async fn notice(
     ApiQuery(p): ApiQuery<NoticeParams>,
 ) -> Result<Response, ApiError> {
     let insurer = insurer_of(&caller)?;
-    let id = record_id(&id)?;
+    let id = crate::path_id(&id)?;
     let store = state.store.clone();
     let today = Local::now().date_naive();
     let n = blocking(move || {

@@ -66,6 +66,33 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Runs blocking store work off the async runtime (the stores are
+/// synchronous); its error becomes the API's error.
+pub(crate) async fn blocking<T, E>(
+    f: impl FnOnce() -> Result<T, E> + Send + 'static,
+) -> Result<T, error::ApiError>
+where
+    T: Send + 'static,
+    E: Into<error::ApiError> + Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|_| {
+            error::ApiError::new(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "内部エラーが発生しました",
+            )
+        })?
+        .map_err(Into::into)
+}
+
+/// A record id from the path; anything that is not one is simply not found.
+pub(crate) fn path_id(raw: &str) -> Result<i64, error::ApiError> {
+    raw.parse::<i64>()
+        .map_err(|_| onshi_registry::RegistryError::NotFound.into())
+}
+
 /// Serves `router` on an already bound listener until the process ends.
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
     axum::serve(listener, router(state)).await
