@@ -205,7 +205,8 @@ enum OqsAction {
 
 #[derive(Subcommand)]
 enum PayerAction {
-    /// Run the payer side over claim files (JSON Lines): intake, 振替,
+    /// Run the payer side over claim files (JSON Lines, or RECEIPTC.UKE
+    /// electronic claim files by their .UKE extension): intake, 振替,
     /// 不詳 identification, 按分, bills. Writes report.jsonl, bills.json,
     /// ratio_differences.json and summary.json into OUT.
     Run {
@@ -741,6 +742,20 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             let store = open(&db)?;
             let mut input = Vec::new();
             for (f, path) in claims.iter().enumerate() {
+                let is_uke = path
+                    .extension()
+                    .and_then(|e| e.to_str())
+                    .is_some_and(|e| e.eq_ignore_ascii_case("uke"));
+                if is_uke {
+                    // An electronic claim file (RECEIPTC.UKE).
+                    let bytes = std::fs::read(path)?;
+                    let claims = onshi_uke::claims_for_run(&bytes).map_err(|e| Failure {
+                        code: e.code().into(),
+                        message: format!("{}: {e}", path.display()),
+                    })?;
+                    input.extend(claims.into_iter().map(|(src, c)| (format!("{f}:{src}"), c)));
+                    continue;
+                }
                 let text = std::fs::read_to_string(path)?;
                 for (line, parsed) in onshi_payer::claim::parse_jsonl(&text) {
                     input.push((format!("{f}:{line:08}"), parsed));

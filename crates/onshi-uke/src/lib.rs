@@ -164,3 +164,16 @@ pub struct UkeInstitution {
     /// Any day of the 請求年月; read back as its first day.
     pub billing_month: NaiveDate,
 }
+
+/// A claim file as input to the payer run: each claim with a source label
+/// (`uke:<レセプト番号>`) and intake validation, like the JSON Lines claims.
+pub fn claims_for_run(
+    bytes: &[u8],
+) -> Result<Vec<(String, Result<Claim, onshi_payer::claim::ClaimProblem>)>, UkeError> {
+    let (_, claims) = read_uke(bytes)?;
+    Ok(claims
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| (format!("uke:{:06}", i + 1), c.validate().map(|_| c)))
+        .collect())
+}

@@ -473,6 +473,11 @@ pub(crate) struct ClaimParams {
     unknown_payer: Option<String>,
     /// The receipt computer enforces the 検証番号 (→ 77777779).
     check_digit: Option<bool>,
+    /// `json` (default) or `uke` (the electronic claim file RECEIPTC.UKE for
+    /// one `payer`).
+    format: Option<String>,
+    /// With `format=uke`: `shiharai_kikin` or `kokuhoren`.
+    payer: Option<String>,
 }
 
 /// The month's claims built from the visits (notice §3), and the visits not
@@ -482,7 +487,7 @@ pub(crate) async fn month_claims(
     State(state): State<AppState>,
     Auth(caller): Auth,
     ApiQuery(p): ApiQuery<ClaimParams>,
-) -> Result<Json<onshi_clinic::claims::MonthClaims>, ApiError> {
+) -> Result<Response, ApiError> {
     let inst = caller.institution()?.clone();
     let month = onshi_clinic::claims::parse_month(
         p.month.as_deref().ok_or(RegistryError::Missing("month"))?,
@@ -502,12 +507,71 @@ pub(crate) async fn month_claims(
         unknown_payer,
         check_digit_enforced: p.check_digit.unwrap_or(false),
     };
+    let uke_payer = match (p.format.as_deref(), p.payer.as_deref()) {
+        (None | Some("json"), _) => None,
+        (Some("uke"), Some("shiharai_kikin")) => Some(onshi_core::Payer::ShiharaiKikin),
+        (Some("uke"), Some("kokuhoren")) => Some(onshi_core::Payer::Kokuhoren),
+        (Some("uke"), None) => return Err(RegistryError::Missing("payer").into()),
+        (Some("uke"), Some(_)) => {
+            return Err(RegistryError::BadValue {
+                field: "payer".into(),
+                message: "shiharai_kikin または kokuhoren です".into(),
+            }
+            .into());
+        }
+        (Some(_), _) => {
+            return Err(RegistryError::BadValue {
+                field: "format".into(),
+                message: "json または uke です".into(),
+            }
+            .into());
+        }
+    };
     let store = state.store.clone();
-    Ok(Json(
-        blocking(move || {
-            onshi_clinic::claims::month_claims(store.as_ref(), &inst, month, opts)
-                .map_err(clinic_err)
-        })
-        .await?,
-    ))
+    let built = blocking(move || {
+        let m = onshi_clinic::claims::month_claims(store.as_ref(), &inst, month, opts)
+            .map_err(clinic_err)?;
+        let file = match uke_payer {
+            None => None,
+            Some(payer) => {
+                let row = store
+                    .institution(&inst)
+                    .map_err(RegistryError::from)?
+                    .ok_or(RegistryError::NotFound)?;
+                let claims: Vec<_> = m
+                    .claims
+                    .iter()
+                    .filter(|c| c.payer == payer)
+                    .cloned()
+                    .collect();
+                let billing = month
+                    .checked_add_months(chrono::Months::new(1))
+                    .unwrap_or(month);
+                let institution = onshi_uke::UkeInstitution {
+                    payer,
+                    institution_code: inst.to_string(),
+                    name: row.name,
+                    phone: row.phone,
+                    billing_month: billing,
+                };
+                let bytes = onshi_uke::write_uke(&institution, &claims).map_err(|e| {
+                    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.code(), e.to_string())
+                })?;
+                Some(bytes)
+            }
+        };
+        Ok::<_, ApiError>((m, file))
+    })
+    .await?;
+    match built {
+        (_, Some(bytes)) => Ok((
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/vnd.onshi.uke"),
+            )],
+            bytes,
+        )
+            .into_response()),
+        (m, None) => Ok(Json(m).into_response()),
+    }
 }

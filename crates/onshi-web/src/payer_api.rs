@@ -32,7 +32,8 @@ pub(crate) struct RunParams {
     bill_written_when_unregistered: Option<bool>,
 }
 
-/// Run the payer side over claims sent as JSON Lines (one `Claim` a line):
+/// Run the payer side over claims sent as JSON Lines (one `Claim` a line), or
+/// as an electronic claim file (`Content-Type: application/vnd.onshi.uke`):
 /// every claim's fate, the bills per insurer, the 70+ ratio differences.
 /// Nothing is written; the same input gives the same output.
 #[utoipa::path(
@@ -46,6 +47,7 @@ pub(crate) async fn payer_run(
     State(state): State<AppState>,
     Auth(caller): Auth,
     ApiQuery(p): ApiQuery<RunParams>,
+    headers: axum::http::HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<Json<RunOutcome>, ApiError> {
     if caller != Caller::Payer {
@@ -56,33 +58,40 @@ pub(crate) async fn payer_run(
         p.as_of.as_deref().ok_or(RegistryError::Missing("as_of"))?,
     )
     .map_err(RegistryError::from)?;
-    let text = String::from_utf8(body.to_vec()).map_err(|_| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_body",
-            "UTF-8 の JSON Lines で送ってください",
-        )
-    })?;
+    let uke = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/vnd.onshi.uke"));
+    let input = if uke {
+        onshi_uke::claims_for_run(&body)
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.code(), e.to_string()))?
+    } else {
+        let text = String::from_utf8(body.to_vec()).map_err(|_| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_body",
+                "UTF-8 の JSON Lines で送ってください",
+            )
+        })?;
+        parse_jsonl(&text)
+            .into_iter()
+            .map(|(line, c)| (format!("{line:08}"), c))
+            .collect()
+    };
     let policy = Policy {
         bill_written_when_unregistered: p.bill_written_when_unregistered.unwrap_or(false),
         reference_months: p.reference_months.unwrap_or(1).clamp(1, 24),
     };
     let store = state.store.clone();
-    let outcome = tokio::task::spawn_blocking(move || {
-        let input = parse_jsonl(&text)
-            .into_iter()
-            .map(|(line, c)| (format!("{line:08}"), c))
-            .collect();
-        run(store.as_ref(), as_of, input, policy)
-    })
-    .await
-    .map_err(|_| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "内部エラーが発生しました",
-        )
-    })?
-    .map_err(RegistryError::from)?;
+    let outcome = tokio::task::spawn_blocking(move || run(store.as_ref(), as_of, input, policy))
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "内部エラーが発生しました",
+            )
+        })?
+        .map_err(RegistryError::from)?;
     Ok(Json(outcome))
 }
