@@ -47,6 +47,10 @@ pub struct ClaimPatient {
     pub birth_date: NaiveDate,
 }
 
+/// One claim as the payer run takes it: a source label (file and line) and
+/// the parsed, validated claim or why it was refused.
+pub type ClaimInput = (String, Result<Claim, ClaimProblem>);
+
 /// Why a claim was refused at intake.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ClaimProblem {

@@ -35,7 +35,7 @@ use onshi_core::{BranchNumber, InsuredNumber, InsuredSymbol, Payer};
 use onshi_store::{PersonSearch, QualificationRow, Store, StoreError};
 use serde::Serialize;
 
-use crate::claim::{Claim, ClaimProblem};
+use crate::claim::{Claim, ClaimInput, ClaimProblem};
 
 /// How the run treats the cases the notice leaves to the payer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -321,7 +321,7 @@ fn months_between(a: &str, b: &str) -> Option<i32> {
 pub fn run(
     store: &dyn Store,
     as_of: NaiveDate,
-    claims: Vec<(String, Result<Claim, ClaimProblem>)>,
+    claims: Vec<ClaimInput>,
     policy: Policy,
 ) -> Result<RunOutcome, StoreError> {
     let mut out = RunOutcome::default();
@@ -329,7 +329,7 @@ pub fn run(
     // Deterministic order: by institution, month, claim id, then source.
     let mut claims = claims;
     claims.sort_by(|a, b| {
-        let key = |x: &(String, Result<Claim, ClaimProblem>)| match &x.1 {
+        let key = |x: &ClaimInput| match &x.1 {
             Ok(c) => (
                 c.institution_code.clone(),
                 c.claim_month.clone(),

@@ -167,9 +167,7 @@ pub struct UkeInstitution {
 
 /// A claim file as input to the payer run: each claim with a source label
 /// (`uke:<レセプト番号>`) and intake validation, like the JSON Lines claims.
-pub fn claims_for_run(
-    bytes: &[u8],
-) -> Result<Vec<(String, Result<Claim, onshi_payer::claim::ClaimProblem>)>, UkeError> {
+pub fn claims_for_run(bytes: &[u8]) -> Result<Vec<onshi_payer::claim::ClaimInput>, UkeError> {
     let (_, claims) = read_uke(bytes)?;
     Ok(claims
         .into_iter()
