@@ -13,7 +13,7 @@ use chrono::{Local, NaiveDate, SecondsFormat, Utc};
 use clap::{Parser, Subcommand};
 use onshi_core::{CertificateSerial, InstitutionCode, InsurerNumber};
 use onshi_registry::{Caller, RegistryError, Role, auth, demo, fixture, generate};
-use onshi_store::{RegistryStore, SqliteStore};
+use onshi_store::{PgStore, SqliteStore, Store};
 
 #[derive(Parser)]
 #[command(
@@ -31,8 +31,13 @@ enum Command {
     /// Serve the HTTP API on an existing database. Also deletes, once a day,
     /// the declarations whose claims were paid.
     Serve {
+        /// A SQLite file, or a PostgreSQL URL (postgres://…).
         #[arg(long, default_value = "onshi.sqlite")]
         db: PathBuf,
+        /// A PostgreSQL streaming replica for the reads that may lag (check
+        /// history, reports, dashboards); writes always go to --db.
+        #[arg(long)]
+        db_read: Option<String>,
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
         /// Days to keep a 被保険者資格申立書 after its claim was paid.
@@ -57,6 +62,7 @@ enum Command {
     },
     /// Add a deterministic synthetic population to a database.
     Generate {
+        /// A SQLite file, or a PostgreSQL URL (postgres://…).
         #[arg(long, default_value = "onshi.sqlite")]
         db: PathBuf,
         #[arg(long)]
@@ -105,6 +111,7 @@ enum Command {
 enum FixtureAction {
     /// Load a fixture file in one transaction (all or nothing).
     Load {
+        /// A SQLite file, or a PostgreSQL URL (postgres://…).
         #[arg(long, default_value = "onshi.sqlite")]
         db: PathBuf,
         file: PathBuf,
@@ -145,6 +152,7 @@ enum ClinicAction {
     /// Build the month's claims from the institution's visits (JSON Lines);
     /// lists the visits not ready to be claimed on stderr.
     Claims {
+        /// A SQLite file, or a PostgreSQL URL (postgres://…).
         #[arg(long, default_value = "onshi.sqlite")]
         db: PathBuf,
         #[arg(long)]
@@ -169,6 +177,7 @@ enum ClinicAction {
     /// Delete the declarations whose claims were paid at least GRACE days
     /// before TODAY, logging each deletion (for cron; `serve` does it daily).
     Purge {
+        /// A SQLite file, or a PostgreSQL URL (postgres://…).
         #[arg(long, default_value = "onshi.sqlite")]
         db: PathBuf,
         #[arg(long)]
@@ -184,6 +193,7 @@ enum OqsAction {
     /// answer each in DIR/res under the same name with req→res, and write the
     /// institution's card-check results into DIR/face.
     Watch {
+        /// A SQLite file, or a PostgreSQL URL (postgres://…).
         #[arg(long, default_value = "onshi.sqlite")]
         db: PathBuf,
         /// The 医療機関コード this terminal belongs to.
@@ -210,6 +220,7 @@ enum PayerAction {
     /// 不詳 identification, 按分, bills. Writes report.jsonl, bills.json,
     /// ratio_differences.json and summary.json into OUT.
     Run {
+        /// A SQLite file, or a PostgreSQL URL (postgres://…).
         #[arg(long, default_value = "onshi.sqlite")]
         db: PathBuf,
         #[arg(long)]
@@ -228,6 +239,7 @@ enum PayerAction {
     },
     /// Write a deterministic month of claims drawn from the registry (JSON Lines).
     Generate {
+        /// A SQLite file, or a PostgreSQL URL (postgres://…).
         #[arg(long, default_value = "onshi.sqlite")]
         db: PathBuf,
         /// YYYY-MM.
@@ -247,6 +259,7 @@ enum RegistryAction {
     /// Bulk registration from a CSV or JSON Lines file, as one transaction
     /// (see README "Import format"). Prints the report as JSON.
     Import {
+        /// A SQLite file, or a PostgreSQL URL (postgres://…).
         #[arg(long, default_value = "onshi.sqlite")]
         db: PathBuf,
         /// The registering insurer's 保険者番号.
@@ -269,6 +282,7 @@ enum RegistryAction {
 enum TokenAction {
     /// Issue a token and print it (only its hash is stored).
     Issue {
+        /// A SQLite file, or a PostgreSQL URL (postgres://…).
         #[arg(long, default_value = "onshi.sqlite")]
         db: PathBuf,
         /// institution, insurer, payer, operator or patient.
@@ -329,8 +343,35 @@ fn now() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-fn open(db: &Path) -> Result<Arc<SqliteStore>, Failure> {
+/// Whether `--db` names a PostgreSQL server rather than a SQLite file.
+fn is_postgres(db: &Path) -> bool {
+    db.to_str()
+        .is_some_and(|s| s.starts_with("postgres://") || s.starts_with("postgresql://"))
+}
+
+/// Opens the store `--db` names: a SQLite file (created if missing) or a
+/// `postgres://` URL (migrated if behind). `read` is a streaming replica for
+/// the reads that may lag (PostgreSQL only).
+fn open_with(db: &Path, read: Option<&str>) -> Result<Arc<dyn Store>, Failure> {
+    if is_postgres(db) {
+        let url = db.to_str().unwrap_or_default();
+        let mut store = PgStore::connect(url)?;
+        if let Some(r) = read {
+            store = store.with_replica(r)?;
+        }
+        return Ok(Arc::new(store));
+    }
+    if read.is_some() {
+        return Err(Failure {
+            code: "invalid_value".into(),
+            message: "--db-read は --db が postgres:// のときだけ使えます".into(),
+        });
+    }
     Ok(Arc::new(SqliteStore::open(db)?))
+}
+
+fn open(db: &Path) -> Result<Arc<dyn Store>, Failure> {
+    open_with(db, None)
 }
 
 fn progress(label: &'static str) -> impl FnMut(u64, u64) {
@@ -367,7 +408,7 @@ fn role_caller(
 }
 
 /// Deletes paid claims' declarations now and then every 24 hours.
-fn spawn_purge(store: Arc<SqliteStore>, grace_days: u32) {
+fn spawn_purge(store: Arc<dyn Store>, grace_days: u32) {
     tokio::spawn(async move {
         let mut every = tokio::time::interval(std::time::Duration::from_secs(24 * 60 * 60));
         loop {
@@ -389,23 +430,26 @@ fn spawn_purge(store: Arc<SqliteStore>, grace_days: u32) {
     });
 }
 
-async fn serve(
-    store: Arc<SqliteStore>,
-    listen: SocketAddr,
-    grace_days: u32,
-) -> Result<(), Failure> {
-    spawn_purge(store.clone(), grace_days);
-    let listener = tokio::net::TcpListener::bind(listen).await?;
-    let addr = listener.local_addr()?;
-    println!("onshi listening on http://{addr}");
-    println!("ONSHI_URL=http://{addr}");
-    let _ = std::io::stdout().flush();
-    onshi_web::serve(listener, onshi_web::AppState { store }).await?;
-    Ok(())
+/// Serves the API on a Tokio runtime of its own. The store is synchronous
+/// and is only ever called from blocking threads (`onshi_web::blocking`), so
+/// everything before this point runs outside any runtime.
+fn serve(store: Arc<dyn Store>, listen: SocketAddr, grace_days: u32) -> Result<(), Failure> {
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(async move {
+        spawn_purge(store.clone(), grace_days);
+        let listener = tokio::net::TcpListener::bind(listen).await?;
+        let addr = listener.local_addr()?;
+        println!("onshi listening on http://{addr}");
+        println!("ONSHI_URL=http://{addr}");
+        println!("web UI (日本語): http://{addr}/ui/  (log in with a token)");
+        let _ = std::io::stdout().flush();
+        onshi_web::serve(listener, onshi_web::AppState { store }).await?;
+        Ok::<(), Failure>(())
+    })
 }
 
 /// The id of the institution's latest check (0 when none).
-fn latest_check_id(store: &SqliteStore, inst: &InstitutionCode) -> Result<i64, Failure> {
+fn latest_check_id(store: &dyn Store, inst: &InstitutionCode) -> Result<i64, Failure> {
     let mut last = 0;
     loop {
         let page = store.checks_after(inst, last, 10_000)?;
@@ -419,7 +463,7 @@ fn latest_check_id(store: &SqliteStore, inst: &InstitutionCode) -> Result<i64, F
 /// Writes a face file for each answered card check after `after`; returns
 /// the last id seen.
 fn write_faces(
-    store: &SqliteStore,
+    store: &dyn Store,
     inst: &InstitutionCode,
     dir: &Path,
     after: i64,
@@ -461,13 +505,18 @@ fn remove_db(db: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-async fn run(cli: Cli) -> Result<(), Failure> {
+fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Serve {
             db,
+            db_read,
             listen,
             declaration_grace_days,
-        } => serve(open(&db)?, listen, declaration_grace_days).await,
+        } => serve(
+            open_with(&db, db_read.as_deref())?,
+            listen,
+            declaration_grace_days,
+        ),
         Command::Clinic {
             action:
                 ClinicAction::Decide {
@@ -701,7 +750,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 if once {
                     return Ok(());
                 }
-                tokio::time::sleep(std::time::Duration::from_millis(interval_ms)).await;
+                std::thread::sleep(std::time::Duration::from_millis(interval_ms));
             }
         }
         Command::Payer {
@@ -867,8 +916,16 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             today,
         } => {
             let today = today.unwrap_or_else(|| Local::now().date_naive());
-            remove_db(&db)?;
+            if !is_postgres(&db) {
+                remove_db(&db)?;
+            }
             let store = open(&db)?;
+            if store.counts()?.persons > 0 {
+                return Err(Failure {
+                    code: "not_empty".into(),
+                    message: format!("デモには空のデータベースが必要です: {}", db.display()),
+                });
+            }
             generate::generate(
                 store.as_ref(),
                 seed,
@@ -955,20 +1012,19 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 "  curl -s -H \"Authorization: Bearer $ONSHI_TOKEN_INSTITUTION\" \"$ONSHI_URL/api/v1/checks?date={today}\""
             );
             println!("  curl -s $ONSHI_URL/api/v1/openapi.json");
-            serve(store, listen, 0).await
+            serve(store, listen, 0)
         }
     }
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
-    match run(Cli::parse()).await {
+    match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
             eprintln!("error[{}]: {}", f.code, f.message);

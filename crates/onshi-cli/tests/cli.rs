@@ -6,6 +6,78 @@ use std::process::{Child, Command, Stdio};
 
 use serde_json::{Value, json};
 
+/// The store each test's `--db` names: a SQLite file in the test's directory,
+/// or (for the `…::postgres` half, see onshi-testkit) a fresh schema on the
+/// server named by `ONSHI_PG_URL`, passed as a URL whose `options` set the
+/// search_path.
+mod common {
+    use std::cell::Cell;
+    use std::future::Future;
+    use std::path::{Path, PathBuf};
+
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Backend {
+        Sqlite,
+        Postgres,
+    }
+
+    tokio::task_local! {
+        static BACKEND: Backend;
+    }
+    thread_local! {
+        static SYNC_BACKEND: Cell<Option<Backend>> = const { Cell::new(None) };
+    }
+
+    pub async fn with_backend<F: Future<Output = ()>>(backend: Backend, body: F) {
+        BACKEND.scope(backend, body).await
+    }
+
+    pub fn with_backend_sync(backend: Backend, body: impl FnOnce()) {
+        SYNC_BACKEND.with(|b| b.set(Some(backend)));
+        body()
+    }
+
+    fn backend() -> Backend {
+        BACKEND
+            .try_with(|b| *b)
+            .ok()
+            .or_else(|| SYNC_BACKEND.with(Cell::get))
+            .unwrap_or(Backend::Sqlite)
+    }
+
+    /// What `--db` gets for the database called `name` in `dir`: the same
+    /// name in the same directory always names the same database.
+    pub fn db_at(dir: &Path, name: &str) -> PathBuf {
+        match backend() {
+            Backend::Sqlite => dir.join(name),
+            Backend::Postgres => {
+                let url = std::env::var("ONSHI_PG_URL").expect(
+                    "ONSHI_PG_URL names the PostgreSQL server for these tests (README, Tests)",
+                );
+                let tag = format!("{}/{name}", dir.display());
+                let hash = tag.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                    (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+                });
+                let schema = format!("c_{hash:016x}");
+                let create = {
+                    let (url, schema) = (url.clone(), schema.clone());
+                    // The sync client must not run on an async runtime's thread.
+                    std::thread::spawn(move || {
+                        let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+                        c.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+                            .unwrap();
+                    })
+                };
+                create.join().unwrap();
+                let sep = if url.contains('?') { '&' } else { '?' };
+                PathBuf::from(format!("{url}{sep}options=-c%20search_path%3D{schema}"))
+            }
+        }
+    }
+}
+
+use common::db_at;
+
 fn onshi() -> Command {
     Command::new(env!("CARGO_BIN_EXE_onshi"))
 }
@@ -53,10 +125,10 @@ fn var<'a>(vars: &'a [(String, String)], k: &str) -> &'a str {
     &vars.iter().find(|(key, _)| key == k).unwrap().1
 }
 
-#[tokio::test]
+#[onshi_testkit::both]
 async fn demo_serves_the_three_answers() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("demo.sqlite");
+    let db = db_at(dir.path(), "demo.sqlite");
     let (_server, vars) = start(
         onshi()
             .args([
@@ -104,11 +176,11 @@ async fn demo_serves_the_three_answers() {
     );
 }
 
-#[test]
+#[onshi_testkit::both]
 fn generate_is_deterministic() {
     let dir = tempfile::tempdir().unwrap();
     let counts = |name: &str| {
-        let db = dir.path().join(name);
+        let db = db_at(dir.path(), name);
         let out = onshi()
             .args([
                 "generate",
@@ -137,10 +209,10 @@ fn generate_is_deterministic() {
     assert_eq!(a, counts("b.sqlite"));
 }
 
-#[test]
+#[onshi_testkit::both]
 fn fixture_load_is_all_or_nothing_and_names_the_bad_value() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("f.sqlite");
+    let db = db_at(dir.path(), "f.sqlite");
     let good = json!({
         "insurers": [{"number": "01130012", "name": "全国健康保険協会東京支部"}],
         "institutions": [{"code": "1311234567", "name": "テスト医院"}],
@@ -213,10 +285,10 @@ fn fixture_load_is_all_or_nothing_and_names_the_bad_value() {
     assert_eq!(token("F-3").status.code(), Some(2));
 }
 
-#[tokio::test]
+#[onshi_testkit::both]
 async fn token_issue_refuses_unknown_tenants_and_serve_accepts_issued_tokens() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("t.sqlite");
+    let db = db_at(dir.path(), "t.sqlite");
     let generated = onshi()
         .args([
             "generate",
@@ -273,10 +345,10 @@ async fn token_issue_refuses_unknown_tenants_and_serve_accepts_issued_tokens() {
     assert_eq!(resp.json::<Value>().await.unwrap(), json!([]));
 }
 
-#[test]
+#[onshi_testkit::both]
 fn registry_import_is_one_transaction() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("i.sqlite");
+    let db = db_at(dir.path(), "i.sqlite");
     let fixture = json!({
         "insurers": [{"number": "01130012", "name": "全国健康保険協会東京支部"}],
         "persons": [
@@ -454,10 +526,10 @@ fn drop_and_wait(dir: &std::path::Path, name: &str, bytes: &[u8]) -> Vec<u8> {
     panic!("no answer for {name} in res");
 }
 
-#[tokio::test]
+#[onshi_testkit::both]
 async fn oqs_folder_watcher_answers_req_and_writes_face() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("oqs.sqlite");
+    let db = db_at(dir.path(), "oqs.sqlite");
     let terminal = dir.path().join("terminal");
     let (_server, vars) = start(
         onshi()
@@ -576,10 +648,10 @@ async fn oqs_folder_watcher_answers_req_and_writes_face() {
     assert_eq!(face.queries[0].validity.map(|v| v.code()), Some(2));
 }
 
-#[test]
+#[onshi_testkit::both]
 fn payer_run_over_a_generated_month() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("m.sqlite");
+    let db = db_at(dir.path(), "m.sqlite");
     let ok = |c: &mut Command| {
         let out = c.output().unwrap();
         assert!(
@@ -657,10 +729,10 @@ fn payer_run_over_a_generated_month() {
     }
 }
 
-#[test]
+#[onshi_testkit::both]
 fn clinic_claims_writes_the_month() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("c.sqlite");
+    let db = db_at(dir.path(), "c.sqlite");
     let out = onshi()
         .args([
             "generate",

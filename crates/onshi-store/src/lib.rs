@@ -1,9 +1,13 @@
 //! # onshi-store
 //!
-//! Persistence for onshi behind narrow traits. [`RegistryStore`] is what the
-//! registry needs; [`sqlite::SqliteStore`] is the embedded default (rusqlite
-//! with bundled SQLite, WAL, migrations in [`migrations`]). A PostgreSQL store
-//! will implement the same trait (issue 7).
+//! Persistence for onshi behind narrow traits: [`RegistryStore`],
+//! [`InsurerStore`], [`ClinicStore`] and [`FailureModeStore`] (together
+//! [`Store`]). Two stores implement all four with the same behaviour:
+//! - [`sqlite::SqliteStore`], the embedded default (rusqlite with bundled
+//!   SQLite, WAL, migrations in [`migrations::SQLITE`]);
+//! - [`postgres::PgStore`], PostgreSQL 15+ (the blocking `postgres` client
+//!   pooled by r2d2, migrations in [`migrations::POSTGRES`]), optionally in a
+//!   schema of its own and with a read replica for lag-tolerant reads.
 //!
 //! Invariants:
 //! - a write method is one transaction: it is applied whole or not at all;
@@ -11,12 +15,15 @@
 //!   corrupt row surfaces as [`StoreError::Corrupt`], never as a bad value;
 //! - no method reads the clock: timestamps come from the caller.
 //!
-//! May depend on: onshi-core, rusqlite/r2d2, serde. Not on any service crate.
+//! May depend on: onshi-core, rusqlite/postgres/r2d2, serde. Not on any
+//! service crate.
 
 pub mod migrations;
+pub mod postgres;
 pub mod records;
 pub mod sqlite;
 
+pub use postgres::PgStore;
 pub use records::*;
 pub use sqlite::SqliteStore;
 
@@ -29,6 +36,8 @@ use onshi_core::{CertificateSerial, InstitutionCode, InsurerNumber, PersonRef};
 pub enum StoreError {
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("database error: {0}")]
+    Postgres(#[from] ::postgres::Error),
     #[error("connection pool error: {0}")]
     Pool(#[from] r2d2::Error),
     /// A uniqueness or reference rule of the schema refused the write.

@@ -22,7 +22,7 @@ fn numbers(
     })
 }
 
-#[tokio::test]
+#[onshi_testkit::both]
 async fn card_valid_answers_the_qualification_and_ratio() {
     let s = start().await;
     let (status, a) = s.card("DEMO-VALID").await;
@@ -44,7 +44,7 @@ async fn card_valid_answers_the_qualification_and_ratio() {
     assert!(a["processing_note"].is_null());
 }
 
-#[tokio::test]
+#[onshi_testkit::both]
 async fn card_lost_shows_the_lost_numbers() {
     let s = start().await;
     let (status, a) = s.card("DEMO-LOST").await;
@@ -70,7 +70,7 @@ async fn card_lost_shows_the_lost_numbers() {
     assert!(a["burden_ratio_percent"].is_null());
 }
 
-#[tokio::test]
+#[onshi_testkit::both]
 async fn card_never_registered_is_no_information() {
     let s = start().await;
     let (status, a) = s.card("DEMO-NONE").await;
@@ -81,7 +81,7 @@ async fn card_never_registered_is_no_information() {
     assert_eq!(a["qualifications"], json!([]));
 }
 
-#[tokio::test]
+#[onshi_testkit::both]
 async fn job_change_card_shows_new_and_old_numbers_show_nothing_newer() {
     let s = start().await;
     let (_, a) = s.card("DEMO-CHANGED").await;
@@ -116,7 +116,7 @@ async fn job_change_card_shows_new_and_old_numbers_show_nothing_newer() {
     assert_eq!(s.check(before).await.1["validity"], 1);
 }
 
-#[tokio::test]
+#[onshi_testkit::both]
 async fn numbers_accept_wareki_birth_dates_and_full_width_digits() {
     let s = start().await;
     let (_, a) = s.card("DEMO-VALID").await;
@@ -149,7 +149,7 @@ async fn numbers_accept_wareki_birth_dates_and_full_width_digits() {
     assert_eq!(c["validity"], 4);
 }
 
-#[tokio::test]
+#[onshi_testkit::both]
 async fn twins_without_branch_are_several() {
     let s = start().await;
     let (_, cases) = demo::demo(today()).unwrap();
@@ -185,7 +185,7 @@ async fn twins_without_branch_are_several() {
     assert_eq!(one["qualification"]["name"], "加藤 湊");
 }
 
-#[tokio::test]
+#[onshi_testkit::both]
 async fn burden_ratios_by_age_and_scheme() {
     let s = start().await;
     for (serial, percent) in [
@@ -203,7 +203,7 @@ async fn burden_ratios_by_age_and_scheme() {
     assert_eq!(k["qualification"]["payer"], "kokuhoren");
 }
 
-#[tokio::test]
+#[onshi_testkit::both]
 async fn certificates_grace_expired_revoked_unknown() {
     let s = start().await;
     let (status, g) = s.card("DEMO-GRACE").await;
@@ -236,7 +236,7 @@ async fn certificates_grace_expired_revoked_unknown() {
     assert_eq!(s.checks_written(), written);
 }
 
-#[tokio::test]
+#[onshi_testkit::both]
 async fn history_is_per_institution_and_keeps_what_was_shown() {
     let s = start().await;
     s.card("DEMO-LOST").await;
@@ -288,7 +288,7 @@ async fn history_is_per_institution_and_keeps_what_was_shown() {
     assert_eq!(body["error"]["field"], "date");
 }
 
-#[tokio::test]
+#[onshi_testkit::both]
 async fn tokens_and_roles() {
     let s = start().await;
     let body =
@@ -313,7 +313,7 @@ async fn tokens_and_roles() {
     assert_eq!(s.checks_written(), 0);
 }
 
-#[tokio::test]
+#[onshi_testkit::both]
 async fn bad_input_is_typed_and_writes_nothing() {
     let s = start().await;
     let cases: Vec<(String, u16, &str, Option<&str>)> = vec![
@@ -355,7 +355,7 @@ async fn bad_input_is_typed_and_writes_nothing() {
     );
 }
 
-#[tokio::test]
+#[onshi_testkit::both]
 async fn openapi_describes_the_checks() {
     let s = start().await;
     let resp = s
@@ -379,7 +379,7 @@ async fn openapi_describes_the_checks() {
     }
 }
 
-#[tokio::test]
+#[onshi_testkit::both]
 async fn fhir_rendering_of_the_answers() {
     let s = start().await;
     let fhir = |serial: &'static str| {
@@ -469,7 +469,7 @@ async fn fhir_rendering_of_the_answers() {
     assert_eq!(none["entry"][0]["resource"]["insurance"], json!([]));
 }
 
-#[tokio::test]
+#[onshi_testkit::both]
 async fn oqs_xml_over_http() {
     let s = start().await;
     let birth = s.card("DEMO-VALID").await.1["qualification"]["birth_date"]

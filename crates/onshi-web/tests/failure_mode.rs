@@ -5,7 +5,6 @@
 mod common;
 
 use common::{NOW, Server, send, start};
-use onshi_store::FailureModeStore;
 use serde_json::{Value, json};
 
 const DAY: &str = "2026-11-25";
@@ -28,13 +27,7 @@ impl Server {
     }
 
     fn operator(&self) -> String {
-        onshi_registry::auth::issue_token(
-            self.store.as_ref(),
-            &onshi_registry::Caller::Operator,
-            "op",
-            NOW,
-        )
-        .unwrap()
+        self.token(&onshi_registry::Caller::Operator)
     }
 
     /// Asks, is called back, and is enabled: the whole of 別添2 steps 1–3.
@@ -101,7 +94,7 @@ async fn yamada_birth(s: &Server) -> String {
         .to_owned()
 }
 
-#[tokio::test]
+#[onshi_testkit::both]
 async fn activation_search_pick_report() {
     use reqwest::Method as M;
     let s = start().await;
@@ -208,7 +201,8 @@ async fn activation_search_pick_report() {
         ]
     });
     let f = onshi_registry::fixture::parse_fixture(&extra.to_string()).unwrap();
-    onshi_registry::fixture::load(s.store.as_ref(), &f, NOW).unwrap();
+    s.db(|st| onshi_registry::fixture::load(st, &f, NOW))
+        .unwrap();
     let (status, many) = s
         .search(json!({"birth_date": "昭和45年1月1日", "sex": "1", "checked_on": DAY, "name": "田中一郎", "insurer_name": "全国健康保険協会"}))
         .await;
@@ -263,7 +257,7 @@ async fn activation_search_pick_report() {
     assert_eq!(status, 403, "the other clinic's mode is not active");
 
     // Every search and pick is audited; the views are in the check history.
-    let audit = s.store.audit_entries(0, 100).unwrap();
+    let audit = s.db(|st| st.audit_entries(0, 100)).unwrap();
     let actions: Vec<&str> = audit.iter().map(|a| a.action.as_str()).collect();
     assert_eq!(
         actions,
@@ -353,7 +347,7 @@ async fn activation_search_pick_report() {
     assert_eq!(status, 404);
 }
 
-#[tokio::test]
+#[onshi_testkit::both]
 async fn required_fields_are_named() {
     let s = start().await;
     let op = s.operator();
@@ -393,13 +387,13 @@ async fn required_fields_are_named() {
         (Some(0), true)
     );
     assert_eq!(
-        s.store.audit_entries(0, 100).unwrap().len(),
+        s.db(|st| st.audit_entries(0, 100)).unwrap().len(),
         1,
         "refused searches were audited"
     );
 }
 
-#[tokio::test]
+#[onshi_testkit::both]
 async fn searches_are_rate_limited_per_institution() {
     let s = start().await;
     let op = s.operator();
@@ -415,7 +409,7 @@ async fn searches_are_rate_limited_per_institution() {
     );
 }
 
-#[tokio::test]
+#[onshi_testkit::both]
 async fn disaster_activation_covers_a_prefecture() {
     use reqwest::Method as M;
     let s = start().await;

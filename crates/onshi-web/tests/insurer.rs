@@ -5,7 +5,6 @@
 mod common;
 
 use common::{Server, send, start, today};
-use onshi_store::RegistryStore;
 use serde_json::{Value, json};
 
 /// 鈴木 一郎 (R-NONE, card DEMO-NONE): a resident with no qualification yet.
@@ -41,7 +40,7 @@ impl Server {
     }
 
     fn qualifications(&self) -> u64 {
-        self.store.counts().unwrap().qualifications
+        self.db(|st| st.counts()).unwrap().qualifications
     }
 
     async fn get(&self, token: &str, path: &str) -> (u16, Value) {
@@ -70,26 +69,22 @@ impl Server {
 /// the demo day).
 async fn suzuki_for(s: &Server) -> Value {
     let mut b = suzuki();
-    let person = s.store.person_by_ref_for_test("R-NONE");
+    let person = s.person_by_ref_for_test("R-NONE");
     b["birth_date"] = json!(person);
     b
 }
 
-trait PersonLookup {
-    fn person_by_ref_for_test(&self, r: &str) -> String;
-}
-impl PersonLookup for std::sync::Arc<onshi_store::SqliteStore> {
+impl Server {
     fn person_by_ref_for_test(&self, r: &str) -> String {
-        use onshi_store::InsurerStore;
         let p = self
-            .person_by_ref(&onshi_core::PersonRef::parse(r).unwrap())
+            .db(|st| st.person_by_ref(&onshi_core::PersonRef::parse(r).unwrap()))
             .unwrap()
             .unwrap();
         p.person.birth_date.to_string()
     }
 }
 
-#[tokio::test]
+#[onshi_testkit::both]
 async fn matched_registration_becomes_checkable() {
     let s = start().await;
     assert_eq!(s.card_validity("DEMO-NONE").await["validity"], 4);
@@ -104,7 +99,7 @@ async fn matched_registration_becomes_checkable() {
     assert_eq!(a["qualification"]["insured_number"], "6001");
 }
 
-#[tokio::test]
+#[onshi_testkit::both]
 async fn normalised_forms_still_match() {
     let s = start().await;
     let mut body = suzuki_for(&s).await;
@@ -119,7 +114,7 @@ async fn normalised_forms_still_match() {
     );
 }
 
-#[tokio::test]
+#[onshi_testkit::both]
 async fn mismatch_is_stored_flagged_and_never_answered_then_corrected() {
     let s = start().await;
     let good = suzuki_for(&s).await;
@@ -199,7 +194,7 @@ async fn mismatch_is_stored_flagged_and_never_answered_then_corrected() {
     );
 }
 
-#[tokio::test]
+#[onshi_testkit::both]
 async fn linking_to_the_wrong_twin_is_caught() {
     let s = start().await;
     // The insurer holds 加藤 湊's data but links it to his twin's resident record.
@@ -222,7 +217,7 @@ async fn linking_to_the_wrong_twin_is_caught() {
     assert_eq!(rec["mismatch"], json!(["name", "kana"]), "{rec}");
 }
 
-#[tokio::test]
+#[onshi_testkit::both]
 async fn refusals_are_typed_and_write_nothing() {
     let s = start().await;
     let good = suzuki_for(&s).await;
@@ -294,7 +289,7 @@ async fn refusals_are_typed_and_write_nothing() {
     assert_eq!(s.qualifications(), before);
 }
 
-#[tokio::test]
+#[onshi_testkit::both]
 async fn idempotency_keys() {
     let s = start().await;
     let body = suzuki_for(&s).await;
@@ -343,7 +338,7 @@ async fn idempotency_keys() {
     );
 }
 
-#[tokio::test]
+#[onshi_testkit::both]
 async fn loss_makes_the_card_answer_invalid_with_the_lost_numbers() {
     let s = start().await;
     let (_, rec, _) = s
@@ -385,7 +380,7 @@ async fn loss_makes_the_card_answer_invalid_with_the_lost_numbers() {
     assert_eq!(status, 404);
 }
 
-#[tokio::test]
+#[onshi_testkit::both]
 async fn notices_json_text_and_in_the_self_view() {
     let s = start().await;
     let (_, rec, _) = s
@@ -418,22 +413,16 @@ async fn notices_json_text_and_in_the_self_view() {
     assert!(text.contains("令和8年11月1日"), "{text}");
 
     // The patient sees the notice in the self view.
-    let patient = onshi_registry::auth::issue_token(
-        s.store.as_ref(),
-        &onshi_registry::Caller::Patient(
-            onshi_core::CertificateSerial::parse("DEMO-NONE").unwrap(),
-        ),
-        "t",
-        common::NOW,
-    )
-    .unwrap();
+    let patient = s.token(&onshi_registry::Caller::Patient(
+        onshi_core::CertificateSerial::parse("DEMO-NONE").unwrap(),
+    ));
     let (status, me) = s.get(&patient, "/api/v1/me?date=2026-11-25").await;
     assert_eq!(status, 200, "{me}");
     assert_eq!(me["notices"][0]["insured_number"], "6001");
     assert_eq!(me["current"]["insured_number"], "6001");
 }
 
-#[tokio::test]
+#[onshi_testkit::both]
 async fn self_view_shows_only_the_patient() {
     let s = start().await;
     let (status, me) = s.get(&s.patient, "/api/v1/me?date=2026-11-25").await;
@@ -489,19 +478,19 @@ async fn import_rows(s: &Server) -> Vec<Value> {
     b["kana"] = json!("タナカ ミサキ");
     b["sex"] = json!("female");
     b["address"] = json!("東京都千代田区霞が関3丁目1番1号");
-    b["birth_date"] = json!(s.store.person_by_ref_for_test("R-GRACE"));
+    b["birth_date"] = json!(s.person_by_ref_for_test("R-GRACE"));
     b["insured_number"] = json!("7002");
     let mut c = b.clone();
     c["person_ref"] = json!("R-LOST");
     c["name"] = json!("佐藤 花子");
     c["kana"] = json!("サトウ ハナコ");
     c["address"] = json!("東京都新宿区西新宿2丁目8番1号");
-    c["birth_date"] = json!(s.store.person_by_ref_for_test("R-LOST"));
+    c["birth_date"] = json!(s.person_by_ref_for_test("R-LOST"));
     c["insured_number"] = json!("7003");
     vec![a, b, c]
 }
 
-#[tokio::test]
+#[onshi_testkit::both]
 async fn import_with_a_bad_row_in_the_middle_changes_nothing() {
     let s = start().await;
     let rows = import_rows(&s).await;
@@ -517,7 +506,7 @@ async fn import_with_a_bad_row_in_the_middle_changes_nothing() {
         csv_row(&rows[1]),
         csv_row(&rows[2])
     );
-    let before = s.store.counts().unwrap();
+    let before = s.db(|st| st.counts()).unwrap();
     let (status, report) = s
         .import(
             &s.insurer,
@@ -542,7 +531,7 @@ async fn import_with_a_bad_row_in_the_middle_changes_nothing() {
         vec![(3, "insurer_number_check_digit"), (4, "impossible_date")]
     );
     assert_eq!(
-        s.store.counts().unwrap(),
+        s.db(|st| st.counts()).unwrap(),
         before,
         "a rejected import wrote something"
     );
@@ -564,13 +553,13 @@ async fn import_with_a_bad_row_in_the_middle_changes_nothing() {
         (Some(true), Some(3))
     );
     assert_eq!(
-        s.store.counts().unwrap().qualifications,
+        s.db(|st| st.counts()).unwrap().qualifications,
         before.qualifications + 3
     );
     assert_eq!(s.card_validity("DEMO-NONE").await["validity"], 1);
 }
 
-#[tokio::test]
+#[onshi_testkit::both]
 async fn import_json_lines_shift_jis_mismatches_and_dry_runs() {
     let s = start().await;
     let rows = import_rows(&s).await;
@@ -655,7 +644,7 @@ async fn import_json_lines_shift_jis_mismatches_and_dry_runs() {
     );
 }
 
-#[tokio::test]
+#[onshi_testkit::both]
 async fn report_counts_failed_answers_and_late_registrations() {
     let s = start().await;
     // 鈴木 comes to the clinic before his insurer has registered him.

@@ -4,13 +4,11 @@
 mod common;
 
 use common::{NOW, Server, send, start};
-use onshi_store::InsurerStore;
 use serde_json::{Value, json};
 
 impl Server {
     fn birth(&self, person_ref: &str) -> String {
-        self.store
-            .person_by_ref(&onshi_core::PersonRef::parse(person_ref).unwrap())
+        self.db(|st| st.person_by_ref(&onshi_core::PersonRef::parse(person_ref).unwrap()))
             .unwrap()
             .unwrap()
             .person
@@ -78,16 +76,10 @@ fn fate<'a>(out: &'a Value, id: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no {id}: {out}"))
 }
 
-#[tokio::test]
+#[onshi_testkit::both]
 async fn every_case_of_notice_3_and_4() {
     let s = start().await;
-    let payer = onshi_registry::auth::issue_token(
-        s.store.as_ref(),
-        &onshi_registry::Caller::Payer,
-        "p",
-        NOW,
-    )
-    .unwrap();
+    let payer = s.token(&onshi_registry::Caller::Payer);
     // Two residents the 摘要 cannot tell apart, under different insurers.
     let twins = json!({"persons": [
         {"person_ref": "R-T1", "name": "田中 一郎", "kana": "タナカ イチロウ", "birth_date": "1970-01-01", "sex": "male", "address": "東京都新宿区1-1",
@@ -95,11 +87,13 @@ async fn every_case_of_notice_3_and_4() {
         {"person_ref": "R-T2", "name": "田中 一郎", "kana": "タナカ イチロウ", "birth_date": "1970-01-01", "sex": "male", "address": "東京都八王子市2-2",
          "qualifications": [{"insurer_number": "131011", "symbol": "72", "number": "2", "branch": "00", "relation": "insured", "acquired_on": "2000-04-01"}]}
     ]});
-    onshi_registry::fixture::load(
-        s.store.as_ref(),
-        &onshi_registry::fixture::parse_fixture(&twins.to_string()).unwrap(),
-        NOW,
-    )
+    s.db(|st| {
+        onshi_registry::fixture::load(
+            st,
+            &onshi_registry::fixture::parse_fixture(&twins.to_string()).unwrap(),
+            NOW,
+        )
+    })
     .unwrap();
 
     let (yamada, takahashi, sato, nakamura) = (
@@ -390,7 +384,7 @@ async fn every_case_of_notice_3_and_4() {
     assert_eq!((status, e["error"]["field"].as_str()), (400, Some("as_of")));
 }
 
-#[tokio::test]
+#[onshi_testkit::both]
 async fn claims_built_at_the_window_then_run_by_the_payer() {
     use reqwest::Method as M;
     let s = start().await;
@@ -496,13 +490,7 @@ async fn claims_built_at_the_window_then_run_by_the_payer() {
     assert_eq!(tekiyo[7], "患者への連絡を行った日：令和8年11月20日");
 
     // The payer side takes them as they are.
-    let payer = onshi_registry::auth::issue_token(
-        s.store.as_ref(),
-        &onshi_registry::Caller::Payer,
-        "p",
-        NOW,
-    )
-    .unwrap();
+    let payer = s.token(&onshi_registry::Caller::Payer);
     let (status, out) = s.payer_run(&payer, "as_of=2026-11-25", claims).await;
     assert_eq!(status, 200, "{out}");
     assert_eq!(out["summary"]["rejected"], 0, "{out}");

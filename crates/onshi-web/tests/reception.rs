@@ -81,7 +81,7 @@ fn failure(v: &Value) -> (&str, bool) {
     )
 }
 
-#[tokio::test]
+#[onshi_testkit::both]
 async fn every_failure_kind_of_notice_1() {
     let s = start().await;
     // 1(1): the registry answers, but not with a valid qualification.
@@ -156,7 +156,7 @@ async fn every_failure_kind_of_notice_1() {
     );
 }
 
-#[tokio::test]
+#[onshi_testkit::both]
 async fn notice_2_1_portal_or_card_shown() {
     let s = start().await;
     let v = s.card_visit("DEMO-NONE", None).await;
@@ -205,7 +205,7 @@ async fn notice_2_1_portal_or_card_shown() {
     );
 }
 
-#[tokio::test]
+#[onshi_testkit::both]
 async fn online_check_valid_decides_by_its_ratio() {
     let s = start().await;
     let v = s.card_visit("DEMO-PRESCHOOL", None).await;
@@ -220,7 +220,7 @@ async fn online_check_valid_decides_by_its_ratio() {
     assert_eq!(d["claim"]["basis"], "confirmed");
 }
 
-#[tokio::test]
+#[onshi_testkit::both]
 async fn notice_2_2_declaration_and_its_pdf() {
     let s = start().await;
     let v = s.card_visit("DEMO-NONE", None).await;
@@ -306,7 +306,7 @@ async fn notice_2_2_declaration_and_its_pdf() {
     assert!(!text.contains("■昭和"), "{text}");
 }
 
-#[tokio::test]
+#[onshi_testkit::both]
 async fn partial_declaration_with_unknown_ratio() {
     let s = start().await;
     let v = s
@@ -353,7 +353,7 @@ async fn partial_declaration_with_unknown_ratio() {
     );
 }
 
-#[tokio::test]
+#[onshi_testkit::both]
 async fn notice_2_2_returning_patient_and_2_3_full_cost_or_discretion() {
     let s = start().await;
     // First visit: the card was shown.
@@ -432,7 +432,7 @@ async fn notice_2_2_returning_patient_and_2_3_full_cost_or_discretion() {
     );
 }
 
-#[tokio::test]
+#[onshi_testkit::both]
 async fn visual_mode_and_pin() {
     let s = start().await;
     let card = |identity: Option<&str>, staff: Option<&str>| {
@@ -520,7 +520,7 @@ async fn visual_mode_and_pin() {
     assert_eq!(other["identity_confirmed_by"], "face");
 }
 
-#[tokio::test]
+#[onshi_testkit::both]
 async fn faults_are_scoped_and_expire() {
     let s = start().await;
     s.fault(Some("registry")).await;
@@ -565,7 +565,7 @@ async fn faults_are_scoped_and_expire() {
     assert_eq!((status, e["error"]["field"].as_str()), (400, Some("kind")));
 }
 
-#[tokio::test]
+#[onshi_testkit::both]
 async fn deferred_recheck_confirms_later() {
     let s = start().await;
     s.fault(Some("network")).await;
@@ -591,9 +591,7 @@ async fn deferred_recheck_confirms_later() {
 
     // The insurer registers 鈴木 meanwhile.
     let birth = {
-        use onshi_store::InsurerStore;
-        s.store
-            .person_by_ref(&onshi_core::PersonRef::parse("R-NONE").unwrap())
+        s.db(|st| st.person_by_ref(&onshi_core::PersonRef::parse("R-NONE").unwrap()))
             .unwrap()
             .unwrap()
             .person
@@ -669,7 +667,7 @@ async fn deferred_recheck_confirms_later() {
     assert_eq!(status, 404);
 }
 
-#[tokio::test]
+#[onshi_testkit::both]
 async fn declarations_are_deleted_once_the_claim_is_paid() {
     let s = start().await;
     let mut ids = Vec::new();
@@ -707,13 +705,7 @@ async fn declarations_are_deleted_once_the_claim_is_paid() {
         .0,
         403
     );
-    let operator = onshi_registry::auth::issue_token(
-        s.store.as_ref(),
-        &onshi_registry::Caller::Operator,
-        "t",
-        common::NOW,
-    )
-    .unwrap();
+    let operator = s.token(&onshi_registry::Caller::Operator);
     let (_, early) = s
         .req_as(
             &operator,

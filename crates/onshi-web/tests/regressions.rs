@@ -2,8 +2,7 @@
 
 mod common;
 
-use common::{NOW, Server, send, start};
-use onshi_store::{InsurerStore, RegistryStore};
+use common::{Server, send, start};
 use serde_json::{Value, json};
 
 const DAY: &str = "2026-11-25";
@@ -30,8 +29,7 @@ impl Server {
     }
 
     fn birth_of(&self, person_ref: &str) -> String {
-        self.store
-            .person_by_ref(&onshi_core::PersonRef::parse(person_ref).unwrap())
+        self.db(|st| st.person_by_ref(&onshi_core::PersonRef::parse(person_ref).unwrap()))
             .unwrap()
             .unwrap()
             .person
@@ -49,7 +47,7 @@ impl Server {
     }
 }
 
-#[tokio::test]
+#[onshi_testkit::both]
 async fn an_idempotency_key_cannot_replay_another_records_loss() {
     use reqwest::Method as M;
     let s = start().await;
@@ -107,7 +105,7 @@ async fn an_idempotency_key_cannot_replay_another_records_loss() {
     assert!(rec["record"]["lost_on"].is_null());
 }
 
-#[tokio::test]
+#[onshi_testkit::both]
 async fn a_mismatched_registration_does_not_open_another_insurers_members_visits() {
     use reqwest::Method as M;
     let s = start().await;
@@ -141,7 +139,7 @@ async fn a_mismatched_registration_does_not_open_another_insurers_members_visits
     assert_eq!(report["late_registrations"], json!([]));
 }
 
-#[tokio::test]
+#[onshi_testkit::both]
 async fn registered_ratios_exclude_10wari_and_corrections_cannot_duplicate() {
     use reqwest::Method as M;
     let s = start().await;
@@ -196,7 +194,7 @@ async fn registered_ratios_exclude_10wari_and_corrections_cannot_duplicate() {
     );
 }
 
-#[tokio::test]
+#[onshi_testkit::both]
 async fn imports_catch_in_file_duplicates_on_dry_runs_and_report_file_lines() {
     use reqwest::Method as M;
     let s = start().await;
@@ -238,17 +236,11 @@ async fn imports_catch_in_file_duplicates_on_dry_runs_and_report_file_lines() {
     );
 }
 
-#[tokio::test]
+#[onshi_testkit::both]
 async fn failure_mode_search_with_a_foreign_visit_writes_nothing() {
     use reqwest::Method as M;
     let s = start().await;
-    let op = onshi_registry::auth::issue_token(
-        s.store.as_ref(),
-        &onshi_registry::Caller::Operator,
-        "op",
-        NOW,
-    )
-    .unwrap();
+    let op = s.token(&onshi_registry::Caller::Operator);
     let (_, r) = s
         .call(
             &s.clinic,
@@ -277,7 +269,7 @@ async fn failure_mode_search_with_a_foreign_visit_writes_nothing() {
         )
         .await;
     assert_eq!(st, 200);
-    let before = s.store.counts().unwrap().checks;
+    let before = s.db(|st| st.counts()).unwrap().checks;
     let q = json!({"birth_date": s.birth_of("R-VALID"), "sex": "male", "checked_on": DAY, "kana": "ヤマダ タロウ",
                    "address": "東京都千代田区霞が関1丁目2番3号", "visit_id": 999999});
     let (st, e) = s
@@ -290,12 +282,11 @@ async fn failure_mode_search_with_a_foreign_visit_writes_nothing() {
         )
         .await;
     assert_eq!((st, e["error"]["field"].as_str()), (404, Some("visit_id")));
-    assert_eq!(s.store.counts().unwrap().checks, before);
-    use onshi_store::FailureModeStore;
-    assert!(s.store.audit_entries(0, 10).unwrap().is_empty());
+    assert_eq!(s.db(|st| st.counts()).unwrap().checks, before);
+    assert!(s.db(|st| st.audit_entries(0, 10)).unwrap().is_empty());
 }
 
-#[tokio::test]
+#[onshi_testkit::both]
 async fn oral_confirmation_keeps_a_lost_qualification_as_such() {
     use reqwest::Method as M;
     let s = start().await;
@@ -326,7 +317,7 @@ async fn oral_confirmation_keeps_a_lost_qualification_as_such() {
     );
 }
 
-#[tokio::test]
+#[onshi_testkit::both]
 async fn huge_numbers_are_refused_not_overflowed() {
     use reqwest::Method as M;
     let s = start().await;
@@ -349,13 +340,7 @@ async fn huge_numbers_are_refused_not_overflowed() {
         )
         .await;
     assert_eq!((st, e["error"]["field"].as_str()), (400, Some("points")));
-    let op = onshi_registry::auth::issue_token(
-        s.store.as_ref(),
-        &onshi_registry::Caller::Operator,
-        "op",
-        NOW,
-    )
-    .unwrap();
+    let op = s.token(&onshi_registry::Caller::Operator);
     let (st, e) = s
         .call(
             &op,
@@ -382,18 +367,12 @@ async fn huge_numbers_are_refused_not_overflowed() {
     );
 }
 
-#[tokio::test]
+#[onshi_testkit::both]
 async fn a_revoked_card_cannot_use_the_self_view() {
     let s = start().await;
-    let t = onshi_registry::auth::issue_token(
-        s.store.as_ref(),
-        &onshi_registry::Caller::Patient(
-            onshi_core::CertificateSerial::parse("DEMO-REVOKED").unwrap(),
-        ),
-        "t",
-        NOW,
-    )
-    .unwrap();
+    let t = s.token(&onshi_registry::Caller::Patient(
+        onshi_core::CertificateSerial::parse("DEMO-REVOKED").unwrap(),
+    ));
     let (st, e) = s
         .call(
             &t,
@@ -407,5 +386,5 @@ async fn a_revoked_card_cannot_use_the_self_view() {
         (st, e["error"]["code"].as_str()),
         (422, Some("certificate_revoked"))
     );
-    let _ = s.store.counts();
+    let _ = s.db(|st| st.counts());
 }
