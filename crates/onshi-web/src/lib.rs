@@ -41,7 +41,9 @@ pub const MAX_UPLOAD_BYTES: usize = 32 * 1024 * 1024;
 
 /// The whole application router.
 pub fn router(state: AppState) -> Router {
+    let ui = onshi_ui::router(state.store.clone());
     api::routes()
+        .merge(ui)
         .merge(insurer_api::routes())
         .merge(clinic_api::routes())
         .merge(failure_mode_api::routes())
