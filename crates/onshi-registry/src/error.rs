@@ -71,6 +71,8 @@ pub enum RegistryError {
     Forbidden,
     #[error("登録内容が既存のデータと衝突します: {0}")]
     Conflict(String),
+    #[error("混み合っています。しばらく待ってから再度お試しください")]
+    Busy,
     #[error("内部エラーが発生しました")]
     Store(StoreError),
 }
@@ -80,6 +82,7 @@ impl From<StoreError> for RegistryError {
         match e {
             StoreError::Conflict(m) => RegistryError::Conflict(m),
             StoreError::Duplicate(id) => RegistryError::Duplicate(id),
+            StoreError::Busy(_) => RegistryError::Busy,
             other => RegistryError::Store(other),
         }
     }
@@ -119,6 +122,7 @@ impl RegistryError {
             Self::Unauthorized => "unauthorized",
             Self::Forbidden => "forbidden",
             Self::Conflict(_) => "conflict",
+            Self::Busy => "busy",
             Self::Store(_) => "internal",
         }
     }

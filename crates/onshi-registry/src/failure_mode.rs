@@ -271,11 +271,22 @@ pub fn search(
         "checked_on",
         &present(&raw.checked_on).ok_or(RegistryError::Missing("checked_on"))?,
     )?;
-    let (name, kana) = (present(&raw.name), present(&raw.kana));
+    // Free text is bounded and free of control characters (a NUL byte cannot
+    // even be stored in PostgreSQL), refused by field before anything runs.
+    let text = |field: &'static str, v: &Option<String>, max: usize| {
+        present(v)
+            .map(|s| onshi_core::error::clean_text(field, &s, max))
+            .transpose()
+            .map_err(RegistryError::from)
+    };
+    let (name, kana) = (text("name", &raw.name, 100)?, text("kana", &raw.kana, 100)?);
     if name.is_none() && kana.is_none() {
         return Err(RegistryError::MissingOneOf("name", "kana"));
     }
-    let (address, insurer) = (present(&raw.address), present(&raw.insurer_name));
+    let (address, insurer) = (
+        text("address", &raw.address, 200)?,
+        text("insurer_name", &raw.insurer_name, 100)?,
+    );
     if address.is_none() && insurer.is_none() {
         return Err(RegistryError::MissingOneOf("address", "insurer_name"));
     }
@@ -284,7 +295,8 @@ pub fn search(
     {
         return Err(onshi_core::ParseErrorKind::KanaName.at("kana").into());
     }
-    let purpose = present(&raw.purpose).unwrap_or_else(|| "資格確認（システム障害時）".into());
+    let purpose =
+        text("purpose", &raw.purpose, 200)?.unwrap_or_else(|| "資格確認（システム障害時）".into());
     let by = active(store, inst, now)?;
     if store.fm_searches_since(inst, &ts(now - Duration::seconds(60)))? >= per_minute {
         return Err(RegistryError::RateLimited);

@@ -46,6 +46,10 @@ pub enum StoreError {
     /// The write would duplicate the registered qualification with this id.
     #[error("duplicate of qualification {0}")]
     Duplicate(i64),
+    /// The database was too busy to answer in time (a lock wait or a
+    /// statement ran past its limit); nothing was written. Worth a retry.
+    #[error("busy: {0}")]
+    Busy(String),
     /// A stored value no longer parses as its domain type.
     #[error("corrupt row: {0}")]
     Corrupt(String),

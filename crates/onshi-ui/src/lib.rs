@@ -112,7 +112,20 @@ pub fn router<S: Clone + Send + Sync + 'static>(store: Arc<dyn Store>) -> Router
             post(portal::operator_enable),
         )
         .route("/ui/me", get(portal::me))
+        .layer(axum::middleware::map_response(no_store))
         .with_state(UiState { store })
+}
+
+/// Pages and PDFs hold patients' data: no browser or proxy may keep them (a
+/// shared reception PC's Back button must not show the last patient after
+/// logout). Only responses that set their own policy (the stylesheet) keep it.
+async fn no_store(mut res: axum::response::Response) -> axum::response::Response {
+    let h = res.headers_mut();
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    }
+    res
 }
 
 async fn style() -> impl IntoResponse {

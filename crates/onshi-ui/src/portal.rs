@@ -333,6 +333,10 @@ pub async fn payer_run(
     headers: HeaderMap,
     mut mp: Multipart,
 ) -> Result<Response, UiError> {
+    // Only the payer's upload is read at all (up to 32 MiB).
+    if s.caller != Caller::Payer {
+        return Err(UiError::Forbidden);
+    }
     let mut csrf = String::new();
     let mut file: Option<(String, Vec<u8>)> = None;
     let mut as_of = None;
@@ -359,9 +363,6 @@ pub async fn payer_run(
         }
     }
     check_multipart(&headers, &s, &csrf)?;
-    if s.caller != Caller::Payer {
-        return Err(UiError::Forbidden);
-    }
     let mut errors = FieldErrors::default();
     let as_of = match onshi_core::parse_iso_date("as_of", as_of.as_deref().unwrap_or("").trim()) {
         Ok(d) => Some(d),
@@ -380,27 +381,28 @@ pub async fn payer_run(
     let uke = fname.to_ascii_lowercase().ends_with(".uke")
         || bytes.starts_with(b"IR,")
         || !bytes.contains(&b'{');
-    let input = if uke {
-        match onshi_uke::claims_for_run(&bytes) {
-            Ok(i) => i,
-            Err(e) => {
-                errors.add("file", &e.to_string());
-                return Ok(payer_error(&s, &errors));
+    // Parsing up to 32 MiB is CPU work: off the async threads.
+    let parsed = blocking(move || {
+        if uke {
+            onshi_uke::claims_for_run(&bytes).map_err(|e| e.to_string())
+        } else {
+            match String::from_utf8(bytes) {
+                Ok(text) => Ok(parse_jsonl(&text)
+                    .into_iter()
+                    .map(|(line, c)| (format!("{line:08}"), c))
+                    .collect()),
+                Err(_) => {
+                    Err("UTF-8 の JSON Lines、または RECEIPTC.UKE を選んでください".to_owned())
+                }
             }
         }
-    } else {
-        match String::from_utf8(bytes) {
-            Ok(text) => parse_jsonl(&text)
-                .into_iter()
-                .map(|(line, c)| (format!("{line:08}"), c))
-                .collect(),
-            Err(_) => {
-                errors.add(
-                    "file",
-                    "UTF-8 の JSON Lines、または RECEIPTC.UKE を選んでください",
-                );
-                return Ok(payer_error(&s, &errors));
-            }
+    })
+    .await?;
+    let input = match parsed {
+        Ok(i) => i,
+        Err(message) => {
+            errors.add("file", &message);
+            return Ok(payer_error(&s, &errors));
         }
     };
     let policy = Policy {

@@ -62,6 +62,17 @@ async fn login_and_logout() {
     let page = s.get(Some(&s.clinic), "/ui/desk").await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("霞が関デモクリニック") && page.body.contains("ログアウト"));
+    // Pages with patients' data are never cached (the Back button after
+    // logout on a shared reception PC); the stylesheet may be.
+    assert_eq!(page.cache_control.as_deref(), Some("no-store"));
+    assert_eq!(
+        s.get(Some(&s.patient), "/ui/me")
+            .await
+            .cache_control
+            .as_deref(),
+        Some("no-store")
+    );
+    assert!(css.cache_control.unwrap().contains("max-age"));
 
     // Logout needs the CSRF field too, and clears the cookie.
     let refused = s.post_raw(Some(&s.clinic), "/ui/logout", &[]).await;

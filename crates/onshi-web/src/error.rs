@@ -61,7 +61,7 @@ impl From<RegistryError> for ApiError {
             E::NotVisible | E::Duplicate(_) | E::VisualModeOff | E::ReaderInVisualMode => {
                 StatusCode::CONFLICT
             }
-            E::ReaderUnavailable | E::NetworkUnreachable | E::RegistryUnavailable => {
+            E::ReaderUnavailable | E::NetworkUnreachable | E::RegistryUnavailable | E::Busy => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             E::CertificateExpired { .. } | E::CertificateRevoked => {

@@ -69,6 +69,24 @@ pub(super) fn write_batch_tx(
         &[],
     )
     .db()?;
+    // And no registration, loss or correction of an insurer whose rows this
+    // batch writes runs beside it (their duplicate checks must see them):
+    // the same per-insurer locks, taken in order.
+    let mut insurers: Vec<&str> = batch
+        .persons
+        .iter()
+        .flat_map(|p| &p.qualifications)
+        .map(|q| q.numbers.insurer_number.as_str())
+        .collect();
+    insurers.sort_unstable();
+    insurers.dedup();
+    for number in insurers {
+        tx.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended('onshi.insurer:' || current_schema() || ':' || $1, 0))",
+            &[&number],
+        )
+        .db()?;
+    }
     let ins = tx
         .prepare(
             "INSERT INTO insurers (number, name, kind) VALUES ($1, $2, $3) \

@@ -78,8 +78,10 @@ impl FailureModeStore for PgStore {
         institution: Option<&InstitutionCode>,
         status: Option<&str>,
     ) -> Result<Vec<FailureModeRequestRow>> {
+        // From the primary: the desk and the operator act on this list right
+        // after changing it, so it must show their own writes.
         fm_where(
-            &mut *self.read_conn()?,
+            &mut *self.conn()?,
             "($1::text IS NULL OR r.institution_code = $1::text) AND ($2::text IS NULL OR r.status = $2::text)",
             &[&institution.map(InstitutionCode::as_str), &status],
         )
@@ -297,12 +299,22 @@ impl FailureModeStore for PgStore {
         purpose: Option<&str>,
         detail: &serde_json::Value,
     ) -> Result<()> {
-        self.conn()?
-            .execute(
-                "INSERT INTO audit_log (at, actor, action, person_id, purpose, detail) VALUES ($1, $2, $3, $4, $5, $6)",
-                &[&at, &actor, &action, &person_id, &purpose, &detail.to_string()],
-            )
-            .db()?;
+        // Readers follow the log by id (`audit_entries`): entries are
+        // serialised from before the id is drawn until commit, so ids become
+        // visible in order (PostgreSQL assigns them at insert, not commit).
+        let mut c = self.conn()?;
+        let mut tx = c.transaction().db()?;
+        tx.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended('onshi.audit:' || current_schema(), 0))",
+            &[],
+        )
+        .db()?;
+        tx.execute(
+            "INSERT INTO audit_log (at, actor, action, person_id, purpose, detail) VALUES ($1, $2, $3, $4, $5, $6)",
+            &[&at, &actor, &action, &person_id, &purpose, &detail.to_string()],
+        )
+        .db()?;
+        tx.commit().db()?;
         Ok(())
     }
 

@@ -74,15 +74,23 @@ impl fmt::Debug for PgStore {
     }
 }
 
-/// Sets the search_path of every new pooled connection.
+/// How long a write waits for a lock (another write of the same insurer, a
+/// concurrent holder of the same Idempotency-Key) before it gives up with
+/// [`StoreError::Busy`], as SQLite's `busy_timeout` does: a waiting request
+/// must not hold one of the pool's connections for ever.
+const LOCK_TIMEOUT: &str = "5s";
+
+/// Sets the search_path and the lock timeout of every new pooled connection.
 #[derive(Debug)]
 struct SearchPath(Option<String>);
 
 impl CustomizeConnection<Client, ::postgres::Error> for SearchPath {
     fn on_acquire(&self, c: &mut Client) -> std::result::Result<(), ::postgres::Error> {
         match &self.0 {
-            Some(schema) => c.batch_execute(&format!("SET search_path TO \"{schema}\"")),
-            None => Ok(()),
+            Some(schema) => c.batch_execute(&format!(
+                "SET search_path TO \"{schema}\"; SET lock_timeout = '{LOCK_TIMEOUT}'"
+            )),
+            None => c.batch_execute(&format!("SET lock_timeout = '{LOCK_TIMEOUT}'")),
         }
     }
 }
@@ -267,6 +275,11 @@ pub(crate) fn classify(e: ::postgres::Error) -> StoreError {
     match e.as_db_error() {
         Some(db) if db.code().code().starts_with("23") => {
             StoreError::Conflict(db.message().to_owned())
+        }
+        Some(db)
+            if [SqlState::LOCK_NOT_AVAILABLE, SqlState::QUERY_CANCELED].contains(db.code()) =>
+        {
+            StoreError::Busy(db.message().to_owned())
         }
         _ => StoreError::Postgres(e),
     }
@@ -663,8 +676,18 @@ impl RegistryStore for PgStore {
 
     fn record_check(&self, check: &NewCheck) -> Result<i64> {
         let (reference, serial, insurer, symbol, number, branch, birth) = query_echo(&check.query);
-        let row = self
-            .conn()?
+        // Readers follow an institution's history by id (`checks_after`), so
+        // its ids must become visible in order: PostgreSQL assigns them at
+        // insert, not at commit, so one institution's inserts are serialised
+        // from before the id is drawn until commit.
+        let mut c = self.conn()?;
+        let mut tx = c.transaction().db()?;
+        tx.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended('onshi.check:' || current_schema() || ':' || $1, 0))",
+            &[&check.institution.as_str()],
+        )
+        .db()?;
+        let row = tx
             .query_one(
                 "INSERT INTO check_history (institution_code, checked_at, checked_on, reference, \
                  certificate_serial, insurer_number, symbol, number, branch, birth_date, person_id, \
@@ -691,7 +714,9 @@ impl RegistryStore for PgStore {
                 ],
             )
             .db()?;
-        col(&row, 0)
+        let id = col(&row, 0)?;
+        tx.commit().db()?;
+        Ok(id)
     }
 
     fn checks_of(&self, institution: &InstitutionCode, on: NaiveDate) -> Result<Vec<CheckRow>> {

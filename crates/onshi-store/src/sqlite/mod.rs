@@ -109,6 +109,14 @@ pub(crate) fn classify(e: rusqlite::Error) -> StoreError {
         {
             StoreError::Conflict(msg.clone().unwrap_or_else(|| f.to_string()))
         }
+        rusqlite::Error::SqliteFailure(f, _)
+            if matches!(
+                f.code,
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+            ) =>
+        {
+            StoreError::Busy(f.to_string())
+        }
         _ => StoreError::Sqlite(e),
     }
 }

@@ -91,6 +91,7 @@ pub struct Page {
     pub status: u16,
     pub location: Option<String>,
     pub set_cookie: Option<String>,
+    pub cache_control: Option<String>,
     pub body: String,
 }
 
@@ -103,10 +104,12 @@ impl Page {
                 .map(str::to_owned)
         };
         let (location, set_cookie) = (h("location"), h("set-cookie"));
+        let cache_control = h("cache-control");
         Page {
             status: resp.status().as_u16(),
             location,
             set_cookie,
+            cache_control,
             body: resp.text().await.unwrap_or_default(),
         }
     }
