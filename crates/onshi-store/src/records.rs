@@ -409,6 +409,24 @@ pub struct PersonSearch {
     pub address_key: Option<String>,
 }
 
+impl PersonSearch {
+    /// The key columns this search compares, with their values: only the
+    /// present ones, so that each store's query names them as plain
+    /// equalities and the (name_key, birth_date) or (kana_key, birth_date)
+    /// index answers it (`$n IS NULL OR col = $n` made both stores scan
+    /// every person).
+    pub fn keys(&self) -> Vec<(&'static str, &str)> {
+        [
+            ("name_key", &self.name_key),
+            ("kana_key", &self.kana_key),
+            ("address_key", &self.address_key),
+        ]
+        .into_iter()
+        .filter_map(|(col, v)| v.as_deref().map(|v| (col, v)))
+        .collect()
+    }
+}
+
 /// A stored search, for the pick.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchRow {

@@ -322,6 +322,65 @@ both! {
 }
 
 both! {
+    /// Checks recorded at once from many threads (group commit on SQLite):
+    /// each gets its own id, in order per thread, every row is kept with its
+    /// own answer, and a failing row fails alone.
+    fn concurrent_checks_are_each_kept_once(s) {
+        s.write_batch(&batch("C-1"), "t").unwrap();
+        let serial = CertificateSerial::parse("C-1").unwrap();
+        let check = |inst: InstitutionCode, t: usize, i: usize| NewCheck {
+            institution: inst,
+            checked_at: "2024-05-01T00:00:00.000Z".into(),
+            checked_on: d("2024-05-01"),
+            query: CheckQuery::Card { serial: serial.clone() },
+            person_id: None,
+            validity: Some(1),
+            error_code: None,
+            answer: json!({ "t": t, "i": i }),
+            identity_confirmed_by: None,
+            staff_id: None,
+        };
+        let store = &s.store;
+        let per_thread: Vec<Vec<i64>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..8)
+                .map(|t| {
+                    let check = &check;
+                    scope.spawn(move || {
+                        let mut ids = Vec::new();
+                        for i in 0..40 {
+                            ids.push(store.record_check(&check(inst(), t, i)).unwrap());
+                            if i % 10 == 0 {
+                                // An unknown institution breaks a reference.
+                                let bad = InstitutionCode::parse("2711234567").unwrap();
+                                let e = store.record_check(&check(bad, t, i)).unwrap_err();
+                                assert!(matches!(e, StoreError::Conflict(_)), "{e}");
+                            }
+                        }
+                        ids
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let mut all: Vec<i64> = per_thread.iter().flatten().copied().collect();
+        for ids in &per_thread {
+            assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+        }
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), 8 * 40);
+        let day = s.checks_of(&inst(), d("2024-05-01")).unwrap();
+        assert_eq!(day.iter().map(|c| c.id).collect::<Vec<_>>(), all);
+        for (t, ids) in per_thread.iter().enumerate() {
+            for (i, id) in ids.iter().enumerate() {
+                let row = day.iter().find(|c| c.id == *id).unwrap();
+                assert_eq!(row.answer, json!({ "t": t, "i": i }));
+            }
+        }
+    }
+}
+
+both! {
     fn checks_tokens_reader_mode_and_faults(s) {
         s.write_batch(&batch("C-1"), "t").unwrap();
         let serial = CertificateSerial::parse("C-1").unwrap();

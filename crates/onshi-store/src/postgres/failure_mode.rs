@@ -212,23 +212,19 @@ impl FailureModeStore for PgStore {
     fn fm_search_persons(&self, q: &PersonSearch, limit: u32) -> Result<Vec<PersonRow>> {
         // Exact key matches, compared byte for byte (the key columns are
         // COLLATE "C", as SQLite's BINARY).
+        let keys = q.keys();
+        let (sex, limit) = (i16::from(q.sex), big(limit));
+        let mut sql =
+            format!("SELECT {PERSON_COLS} FROM persons WHERE birth_date = $1 AND sex = $2");
+        let mut args: Vec<&(dyn ToSql + Sync)> = vec![&q.birth_date, &sex];
+        for (col, value) in &keys {
+            args.push(value);
+            sql.push_str(&format!(" AND {col} = ${}", args.len()));
+        }
+        args.push(&limit);
+        sql.push_str(&format!(" ORDER BY id LIMIT ${}", args.len()));
         self.conn()?
-            .query(
-                &format!(
-                    "SELECT {PERSON_COLS} FROM persons WHERE birth_date = $1 AND sex = $2 \
-                     AND ($3::text IS NULL OR name_key = $3::text) \
-                     AND ($4::text IS NULL OR kana_key = $4::text) \
-                     AND ($5::text IS NULL OR address_key = $5::text) ORDER BY id LIMIT $6"
-                ),
-                &[
-                    &q.birth_date,
-                    &i16::from(q.sex),
-                    &q.name_key,
-                    &q.kana_key,
-                    &q.address_key,
-                    &big(limit),
-                ],
-            )
+            .query(&sql, &args)
             .db()?
             .iter()
             .map(person_row)

@@ -193,23 +193,19 @@ impl FailureModeStore for SqliteStore {
     }
 
     fn fm_search_persons(&self, q: &PersonSearch, limit: u32) -> Result<Vec<PersonRow>> {
+        let keys = q.keys();
+        let mut sql =
+            format!("SELECT {PERSON_COLS} FROM persons WHERE birth_date = ?1 AND sex = ?2");
+        let mut args: Vec<&dyn rusqlite::ToSql> = vec![&q.birth_date, &q.sex];
+        for (col, value) in &keys {
+            args.push(value);
+            sql.push_str(&format!(" AND {col} = ?{}", args.len()));
+        }
+        args.push(&limit);
+        sql.push_str(&format!(" ORDER BY id LIMIT ?{}", args.len()));
         let c = self.conn()?;
-        let mut st = c.prepare_cached(&format!(
-            "SELECT {PERSON_COLS} FROM persons WHERE birth_date = $1 AND sex = $2 \
-             AND ($3 IS NULL OR name_key = $3) AND ($4 IS NULL OR kana_key = $4) \
-             AND ($5 IS NULL OR address_key = $5) ORDER BY id LIMIT $6"
-        ))?;
-        let rows = st.query_map(
-            params![
-                q.birth_date,
-                q.sex,
-                q.name_key,
-                q.kana_key,
-                q.address_key,
-                limit
-            ],
-            person_row,
-        )?;
+        let mut st = c.prepare_cached(&sql)?;
+        let rows = st.query_map(args.as_slice(), person_row)?;
         rows.collect::<rusqlite::Result<Vec<_>>>()
             .map_err(unwrap_corrupt)
     }

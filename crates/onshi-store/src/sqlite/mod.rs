@@ -15,6 +15,7 @@ use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::types::Type;
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
+mod check_log;
 mod clinic;
 mod failure_mode;
 mod insurer;
@@ -27,6 +28,8 @@ use crate::{RegistryStore, Result, StoreError};
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: Pool<SqliteConnectionManager>,
+    /// Appends the check history with group commit ([`check_log`]).
+    checks: std::sync::Arc<check_log::CheckWriter>,
 }
 
 fn init_connection(c: &mut Connection) -> rusqlite::Result<()> {
@@ -34,7 +37,8 @@ fn init_connection(c: &mut Connection) -> rusqlite::Result<()> {
         "PRAGMA foreign_keys = ON;
          PRAGMA synchronous = NORMAL;
          PRAGMA busy_timeout = 5000;
-         PRAGMA cache_size = -65536;",
+         PRAGMA cache_size = -65536;
+",
     )
 }
 
@@ -44,13 +48,13 @@ impl SqliteStore {
     pub fn open(path: &Path) -> Result<Self> {
         let manager = SqliteConnectionManager::file(path).with_init(init_connection);
         let pool = Pool::builder().max_size(8).build(manager)?;
-        let store = Self { pool };
         {
-            let mut c = store.conn()?;
+            let mut c = pool.get()?;
             c.pragma_update(None, "journal_mode", "WAL")?;
             migrate(&mut c)?;
         }
-        Ok(store)
+        let checks = std::sync::Arc::new(check_log::CheckWriter::start(path)?);
+        Ok(Self { pool, checks })
     }
 
     pub(crate) fn conn(&self) -> Result<PooledConnection<SqliteConnectionManager>> {
@@ -475,35 +479,7 @@ impl RegistryStore for SqliteStore {
     }
 
     fn record_check(&self, check: &NewCheck) -> Result<i64> {
-        let c = self.conn()?;
-        let (reference, echo) = query_echo(&check.query);
-        let [serial, insurer, symbol, number, branch, birth] = echo;
-        let mut st = c.prepare_cached(
-            "INSERT INTO check_history (institution_code, checked_at, checked_on, reference, \
-             certificate_serial, insurer_number, symbol, number, branch, birth_date, person_id, \
-             validity, error_code, answer, identity_confirmed_by, staff_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-        )?;
-        st.execute(params![
-            check.institution.as_str(),
-            check.checked_at,
-            check.checked_on,
-            reference,
-            serial,
-            insurer,
-            symbol,
-            number,
-            branch,
-            birth,
-            check.person_id,
-            check.validity,
-            check.error_code,
-            check.answer.to_string(),
-            check.identity_confirmed_by,
-            check.staff_id,
-        ])
-        .map_err(classify)?;
-        Ok(c.last_insert_rowid())
+        self.checks.record(check)
     }
 
     fn checks_of(&self, institution: &InstitutionCode, on: NaiveDate) -> Result<Vec<CheckRow>> {
