@@ -443,7 +443,7 @@ fn serve(store: Arc<dyn Store>, listen: SocketAddr, grace_days: u32) -> Result<(
         println!("ONSHI_URL=http://{addr}");
         println!("web UI (日本語): http://{addr}/ui/  (log in with a token)");
         let _ = std::io::stdout().flush();
-        onshi_web::serve(listener, onshi_web::AppState { store }).await?;
+        onshi_web::serve(listener, onshi_web::AppState::new(store)).await?;
         Ok::<(), Failure>(())
     })
 }

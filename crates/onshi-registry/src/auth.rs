@@ -149,10 +149,15 @@ pub fn issue_token(
     Ok(token)
 }
 
+/// Whether `token` has the shape of an onshi token (`onshi_` + 64 hex).
+pub fn well_formed(token: &str) -> bool {
+    token.len() == 70 && token.starts_with("onshi_")
+}
+
 /// Resolves a bearer token to its caller; any unknown or malformed token is
 /// `Unauthorized`, with no hint which.
 pub fn authenticate(store: &dyn RegistryStore, token: &str) -> Result<Caller, RegistryError> {
-    if !token.starts_with("onshi_") || token.len() != 70 {
+    if !well_formed(token) {
         return Err(RegistryError::Unauthorized);
     }
     let row = store

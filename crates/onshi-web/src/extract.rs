@@ -26,6 +26,14 @@ impl FromRequestParts<AppState> for Auth {
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(|t| t.trim().to_owned())
             .ok_or(RegistryError::Unauthorized)?;
+        // The shape is checked before anything is hashed or looked up.
+        if !auth::well_formed(&token) {
+            return Err(RegistryError::Unauthorized.into());
+        }
+        let hash = auth::token_hash(&token);
+        if let Some(caller) = state.tokens.get(&hash) {
+            return Ok(Auth(caller));
+        }
         let store = state.store.clone();
         let caller =
             tokio::task::spawn_blocking(move || auth::authenticate(store.as_ref(), &token))
@@ -37,6 +45,7 @@ impl FromRequestParts<AppState> for Auth {
                         "内部エラーが発生しました",
                     )
                 })??;
+        state.tokens.put(hash, caller.clone());
         Ok(Auth(caller))
     }
 }

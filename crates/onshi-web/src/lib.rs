@@ -22,6 +22,7 @@ pub mod failure_mode_api;
 pub mod insurer_api;
 pub mod oqs_api;
 pub mod payer_api;
+pub mod token_cache;
 
 use std::sync::Arc;
 
@@ -32,6 +33,17 @@ use onshi_store::Store;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    /// Bearer tokens resolved lately ([`token_cache`]).
+    pub tokens: token_cache::TokenCache,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self {
+            store,
+            tokens: token_cache::TokenCache::default(),
+        }
+    }
 }
 
 /// The largest request body the API accepts (bytes), except uploads.

@@ -64,9 +64,7 @@ pub async fn start() -> Server {
     let [clinic, other_clinic, insurer, payer, operator, patient] = tokens;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let state = onshi_web::AppState {
-        store: store.clone(),
-    };
+    let state = onshi_web::AppState::new(store.clone());
     tokio::spawn(async move { onshi_web::serve(listener, state).await });
     Server {
         url,

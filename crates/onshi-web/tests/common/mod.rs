@@ -117,9 +117,7 @@ pub async fn start_on(store: Arc<dyn Store>, dir: tempfile::TempDir, load: bool)
     let [clinic, other_clinic, other_insurer, insurer, patient] = tokens;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let state = onshi_web::AppState {
-        store: store.clone(),
-    };
+    let state = onshi_web::AppState::new(store.clone());
     tokio::spawn(async move { onshi_web::serve(listener, state).await });
     Server {
         url,
