@@ -26,6 +26,7 @@ use r2d2_postgres::PostgresConnectionManager;
 
 mod batch;
 mod clinic;
+mod conn;
 mod failure_mode;
 mod insurer;
 
@@ -33,7 +34,7 @@ use crate::migrations;
 use crate::records::*;
 use crate::{RegistryStore, Result, StoreError};
 
-type Manager = PostgresConnectionManager<NoTls>;
+use conn::{CachedClient, Manager};
 pub(crate) type Conn = PooledConnection<Manager>;
 
 /// The PostgreSQL store. Cloning is cheap (the pools are shared).
@@ -84,8 +85,8 @@ const LOCK_TIMEOUT: &str = "5s";
 #[derive(Debug)]
 struct SearchPath(Option<String>);
 
-impl CustomizeConnection<Client, ::postgres::Error> for SearchPath {
-    fn on_acquire(&self, c: &mut Client) -> std::result::Result<(), ::postgres::Error> {
+impl CustomizeConnection<CachedClient, ::postgres::Error> for SearchPath {
+    fn on_acquire(&self, c: &mut CachedClient) -> std::result::Result<(), ::postgres::Error> {
         match &self.0 {
             Some(schema) => c.batch_execute(&format!(
                 "SET search_path TO \"{schema}\"; SET lock_timeout = '{LOCK_TIMEOUT}'"
@@ -105,9 +106,12 @@ fn valid_schema(schema: &str) -> bool {
 
 fn pool(url: &str, schema: Option<&str>) -> Result<Pool<Manager>> {
     let config: ::postgres::Config = url.parse()?;
-    let manager = PostgresConnectionManager::new(config, NoTls);
+    let manager = Manager(PostgresConnectionManager::new(config, NoTls));
+    // No round trip to test a connection at every checkout: a broken one is
+    // found when it is used (an error) and dropped when it is returned.
     Ok(Pool::builder()
         .max_size(8)
+        .test_on_check_out(false)
         .min_idle(Some(1))
         .connection_customizer(Box::new(SearchPath(schema.map(str::to_owned))))
         .build(manager)?)
@@ -681,19 +685,23 @@ impl RegistryStore for PgStore {
         // insert, not at commit, so one institution's inserts are serialised
         // from before the id is drawn until commit.
         let mut c = self.conn()?;
-        let mut tx = c.transaction().db()?;
-        tx.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended('onshi.check:' || current_schema() || ':' || $1, 0))",
-            &[&check.institution.as_str()],
-        )
-        .db()?;
-        let row = tx
-            .query_one(
+        let lock = c
+            .prepared("SELECT pg_advisory_xact_lock(hashtextextended('onshi.check:' || current_schema() || ':' || $1, 0))")
+            .db()?;
+        let insert = c
+            .prepared(
                 "INSERT INTO check_history (institution_code, checked_at, checked_on, reference, \
                  certificate_serial, insurer_number, symbol, number, branch, birth_date, person_id, \
                  validity, error_code, answer, identity_confirmed_by, staff_id) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
                  RETURNING id",
+            )
+            .db()?;
+        let mut tx = c.transaction().db()?;
+        tx.execute(&lock, &[&check.institution.as_str()]).db()?;
+        let row = tx
+            .query_one(
+                &insert,
                 &[
                     &check.institution.as_str(),
                     &check.checked_at,
