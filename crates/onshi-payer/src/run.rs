@@ -430,12 +430,20 @@ pub fn run(
     }
     for (i, c) in to_share {
         let mut weights: BTreeMap<String, u64> = BTreeMap::new();
-        for ((inst, payer, month, insurer), yen) in &paid {
+        // Only this institution's and payer's record: a range of `paid`,
+        // not a pass over every institution's for each claim.
+        let from = (
+            c.institution_code.clone(),
+            c.payer,
+            String::new(),
+            String::new(),
+        );
+        for ((inst, payer, month, insurer), yen) in paid.range(from..) {
+            if *inst != c.institution_code || *payer != c.payer {
+                break;
+            }
             let back = months_between(month, &c.claim_month);
-            if *inst == c.institution_code
-                && *payer == c.payer
-                && back.is_some_and(|b| (0..policy.reference_months as i32).contains(&b))
-            {
+            if back.is_some_and(|b| (0..policy.reference_months as i32).contains(&b)) {
                 *weights.entry(insurer.clone()).or_default() += yen;
             }
         }
