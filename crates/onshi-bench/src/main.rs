@@ -335,14 +335,19 @@ fn load(
     Ok(())
 }
 
-fn search(db: PathBuf, samples: usize, today: NaiveDate) -> Result<(), Box<dyn std::error::Error>> {
-    let store = SqliteStore::open(&db)?;
-    let inst = store
+/// The institution the in-process benchmarks act as (the first one listed).
+fn first_institution(store: &dyn Store) -> Result<InstitutionCode, Box<dyn std::error::Error>> {
+    Ok(store
         .institutions()?
         .into_iter()
         .next()
         .ok_or("no institution")?
-        .code;
+        .code)
+}
+
+fn search(db: PathBuf, samples: usize, today: NaiveDate) -> Result<(), Box<dyn std::error::Error>> {
+    let store = SqliteStore::open(&db)?;
+    let inst = first_institution(&store)?;
     activate(&store, &inst, today)?;
     // Noon in Japan on `today`: inside the activation, whatever the clock says.
     let now = today.and_hms_opt(3, 0, 0).ok_or("bad date")?.and_utc();
@@ -390,12 +395,7 @@ fn check_in_process(
         Some(url) if url.starts_with("postgres://") => Arc::new(PgStore::connect(url)?),
         _ => Arc::new(SqliteStore::open(&db)?),
     };
-    let inst = store
-        .institutions()?
-        .into_iter()
-        .next()
-        .ok_or("no institution")?
-        .code;
+    let inst = first_institution(store.as_ref())?;
     let serials = Arc::new(read_serials(&serials)?);
     let started = Instant::now();
     let workers: Vec<_> = (0..threads.max(1))

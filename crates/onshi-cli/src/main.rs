@@ -439,10 +439,17 @@ fn serve(store: Arc<dyn Store>, listen: SocketAddr, grace_days: u32) -> Result<(
         spawn_purge(store.clone(), grace_days);
         let listener = tokio::net::TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;
-        println!("onshi listening on http://{addr}");
-        println!("ONSHI_URL=http://{addr}");
-        println!("web UI (日本語): http://{addr}/ui/  (log in with a token)");
-        let _ = std::io::stdout().flush();
+        // A server must not die because whoever started it stopped reading
+        // its output (println! panics on a closed pipe): write, ignore.
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "onshi listening on http://{addr}");
+        let _ = writeln!(out, "ONSHI_URL=http://{addr}");
+        let _ = writeln!(
+            out,
+            "web UI (日本語): http://{addr}/ui/  (log in with a token)"
+        );
+        let _ = out.flush();
+        drop(out);
         onshi_web::serve(listener, onshi_web::AppState::new(store)).await?;
         Ok::<(), Failure>(())
     })

@@ -106,7 +106,8 @@ fn start_until(cmd: &mut Command, until: &str) -> (Running, Vec<(String, String)
     let out = child.stdout.take().unwrap();
     let running = Running(child);
     let mut vars = Vec::new();
-    for line in BufReader::new(out).lines() {
+    let mut lines = BufReader::new(out).lines();
+    for line in lines.by_ref() {
         let line = line.unwrap();
         if let Some((k, v)) = line.split_once('=')
             && k.starts_with("ONSHI_")
@@ -118,6 +119,8 @@ fn start_until(cmd: &mut Command, until: &str) -> (Running, Vec<(String, String)
             }
         }
     }
+    // Keep reading what it prints next, as a terminal would.
+    std::thread::spawn(move || lines.for_each(drop));
     (running, vars)
 }
 
