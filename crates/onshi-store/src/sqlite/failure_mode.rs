@@ -47,6 +47,17 @@ impl SqliteStore {
     }
 }
 
+/// The person search with only the present key columns: `?1` birth date,
+/// `?2` sex, then one parameter per key, then the limit.
+fn person_search_sql(keys: &[(&'static str, &str)]) -> String {
+    let mut sql = format!("SELECT {PERSON_COLS} FROM persons WHERE birth_date = ?1 AND sex = ?2");
+    for (i, (col, _)) in keys.iter().enumerate() {
+        sql.push_str(&format!(" AND {col} = ?{}", i + 3));
+    }
+    sql.push_str(&format!(" ORDER BY id LIMIT ?{}", keys.len() + 3));
+    sql
+}
+
 impl FailureModeStore for SqliteStore {
     fn fm_create_request(
         &self,
@@ -194,15 +205,10 @@ impl FailureModeStore for SqliteStore {
 
     fn fm_search_persons(&self, q: &PersonSearch, limit: u32) -> Result<Vec<PersonRow>> {
         let keys = q.keys();
-        let mut sql =
-            format!("SELECT {PERSON_COLS} FROM persons WHERE birth_date = ?1 AND sex = ?2");
+        let sql = person_search_sql(&keys);
         let mut args: Vec<&dyn rusqlite::ToSql> = vec![&q.birth_date, &q.sex];
-        for (col, value) in &keys {
-            args.push(value);
-            sql.push_str(&format!(" AND {col} = ?{}", args.len()));
-        }
+        args.extend(keys.iter().map(|(_, v)| v as &dyn rusqlite::ToSql));
         args.push(&limit);
-        sql.push_str(&format!(" ORDER BY id LIMIT ?{}", args.len()));
         let c = self.conn()?;
         let mut st = c.prepare_cached(&sql)?;
         let rows = st.query_map(args.as_slice(), person_row)?;
@@ -299,5 +305,40 @@ impl FailureModeStore for SqliteStore {
         })?;
         rows.collect::<rusqlite::Result<Vec<_>>>()
             .map_err(unwrap_corrupt)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The plan SQLite chooses for the person search: an index, never a scan
+    /// of every person (the search's p99 at 10 M persons depends on it).
+    #[test]
+    fn person_search_uses_a_key_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("plan.sqlite")).unwrap();
+        let c = store.conn().unwrap();
+        for keys in [
+            vec![("name_key", "x")],
+            vec![("kana_key", "x")],
+            vec![("name_key", "x"), ("address_key", "y")],
+            vec![("kana_key", "x"), ("address_key", "y")],
+            vec![("name_key", "x"), ("kana_key", "z"), ("address_key", "y")],
+        ] {
+            let sql = format!("EXPLAIN QUERY PLAN {}", person_search_sql(&keys));
+            let mut st = c.prepare(&sql).unwrap();
+            let mut args: Vec<&dyn rusqlite::ToSql> = vec![&"1980-01-01", &1];
+            args.extend(keys.iter().map(|(_, v)| v as &dyn rusqlite::ToSql));
+            args.push(&50);
+            let plan: Vec<String> = st
+                .query_map(args.as_slice(), |r| r.get::<_, String>(3))
+                .unwrap()
+                .map(|r| r.unwrap())
+                .collect();
+            let plan = plan.join(" | ");
+            assert!(plan.contains("USING INDEX persons_"), "{keys:?}: {plan}");
+            assert!(!plan.contains("SCAN persons"), "{keys:?}: {plan}");
+        }
     }
 }
