@@ -789,3 +789,45 @@ fn clinic_claims_writes_the_month() {
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
 }
+
+/// A server whose output nobody reads keeps serving: its stdout is closed
+/// before it writes a line, and a `println!` there would panic and end it.
+#[tokio::test]
+async fn serve_survives_a_closed_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.sqlite");
+    let generated = onshi()
+        .args(["generate", "--persons", "10", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(generated.status.success());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = onshi()
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--db"])
+        .arg(&db)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let _server = Running(child);
+    let http = reqwest::Client::new();
+    let mut answered = None;
+    for _ in 0..200 {
+        if let Ok(r) = http
+            .get(format!("http://127.0.0.1:{port}/healthz"))
+            .send()
+            .await
+        {
+            answered = Some(r.status().as_u16());
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(answered, Some(200), "the server ended on its closed stdout");
+}
