@@ -180,6 +180,11 @@ impl Tokens {
     }
 }
 
+/// A GET with no body and no Idempotency-Key.
+async fn get(s: &Server, token: Option<&str>, path: &str) -> (u16, Value) {
+    call(s, token, &Method::GET, path, &Body::None, None).await
+}
+
 async fn call(
     s: &Server,
     token: Option<&str>,
@@ -573,15 +578,7 @@ async fn every_endpoint_as_every_role() {
         Vec::<&(String, String)>::new(),
         "rows for routes the router does not have"
     );
-    let (_, doc) = call(
-        &s,
-        None,
-        &Method::GET,
-        "/api/v1/openapi.json",
-        &Body::None,
-        None,
-    )
-    .await;
+    let (_, doc) = get(&s, None, "/api/v1/openapi.json").await;
     let mut documented = BTreeSet::new();
     for (path, ops) in doc["paths"].as_object().unwrap() {
         for method in ops.as_object().unwrap().keys() {
@@ -826,52 +823,25 @@ async fn lists_stay_in_their_tenant() {
         "/api/v1/declarations/deletions",
         "/api/v1/claims?month=2026-11",
     ] {
-        let (status, mine) = call(&s, Some(&s.clinic), &Method::GET, path, &Body::None, None).await;
+        let (status, mine) = get(&s, Some(&s.clinic), path).await;
         assert_eq!(status, 200, "{path}: {mine}");
-        let (status, theirs) = call(
-            &s,
-            Some(&s.other_clinic),
-            &Method::GET,
-            path,
-            &Body::None,
-            None,
-        )
-        .await;
+        let (status, theirs) = get(&s, Some(&s.other_clinic), path).await;
         assert_eq!(status, 200, "{path}: {theirs}");
         let theirs = theirs.to_string();
         for mark in ["AUTHZ-MARK", "MARK", "山田", "DEMO-VALID"] {
             assert!(!theirs.contains(mark), "{path} shows {mark}: {theirs}");
         }
     }
-    let (status, list) = call(
-        &s,
-        Some(&s.insurer),
-        &Method::GET,
-        "/api/v1/insurer/qualifications",
-        &Body::None,
-        None,
-    )
-    .await;
+    let (status, list) = get(&s, Some(&s.insurer), "/api/v1/insurer/qualifications").await;
     assert_eq!(status, 200);
     assert!(list.to_string().contains("975310"));
-    let (status, list) = call(
-        &s,
-        Some(&s.other_insurer),
-        &Method::GET,
-        "/api/v1/insurer/qualifications",
-        &Body::None,
-        None,
-    )
-    .await;
+    let (status, list) = get(&s, Some(&s.other_insurer), "/api/v1/insurer/qualifications").await;
     assert_eq!(status, 200);
     assert!(!list.to_string().contains("975310"), "{list}");
-    let (status, report) = call(
+    let (status, report) = get(
         &s,
         Some(&s.other_insurer),
-        &Method::GET,
         "/api/v1/insurer/reports/checks?from=2026-11-01&to=2026-11-30",
-        &Body::None,
-        None,
     )
     .await;
     assert_eq!(status, 200);
@@ -880,24 +850,8 @@ async fn lists_stay_in_their_tenant() {
     let other_patient = s.token(&Caller::Patient(
         CertificateSerial::parse("DEMO-LOST").unwrap(),
     ));
-    let (_, me) = call(
-        &s,
-        Some(&s.patient),
-        &Method::GET,
-        "/api/v1/me?date=2026-11-25",
-        &Body::None,
-        None,
-    )
-    .await;
-    let (_, them) = call(
-        &s,
-        Some(&other_patient),
-        &Method::GET,
-        "/api/v1/me?date=2026-11-25",
-        &Body::None,
-        None,
-    )
-    .await;
+    let (_, me) = get(&s, Some(&s.patient), "/api/v1/me?date=2026-11-25").await;
+    let (_, them) = get(&s, Some(&other_patient), "/api/v1/me?date=2026-11-25").await;
     assert_eq!(me["name"], "山田 太郎");
     assert_eq!(them["name"], "佐藤 花子");
     assert!(!them.to_string().contains("山田"), "{them}");
