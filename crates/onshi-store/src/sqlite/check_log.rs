@@ -39,7 +39,7 @@ pub(super) struct CheckWriter {
 
 impl CheckWriter {
     /// Opens the writer's own connection to `path`.
-    pub(super) fn start(path: &Path) -> Result<Self> {
+    pub(super) fn open(path: &Path) -> Result<Self> {
         let mut conn = Connection::open(path)?;
         init_connection(&mut conn)?;
         Ok(Self {

@@ -53,7 +53,7 @@ impl SqliteStore {
             c.pragma_update(None, "journal_mode", "WAL")?;
             migrate(&mut c)?;
         }
-        let checks = std::sync::Arc::new(check_log::CheckWriter::start(path)?);
+        let checks = std::sync::Arc::new(check_log::CheckWriter::open(path)?);
         Ok(Self { pool, checks })
     }
 
