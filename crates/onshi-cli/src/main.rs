@@ -105,6 +105,37 @@ enum Command {
         #[command(subcommand)]
         action: TokenAction,
     },
+    /// The hash-chained audit log and check history (README "Audit").
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditAction {
+    /// Recompute every hash and link of the audit log and of each
+    /// institution's check history. Prints the report (JSON, with each
+    /// chain's head); exits 2 if anything was edited, deleted or inserted.
+    Verify {
+        /// A SQLite file, or a PostgreSQL URL (postgres://…).
+        #[arg(long, default_value = "onshi.sqlite")]
+        db: PathBuf,
+        /// An earlier report (or export) whose heads must all still be there
+        /// unchanged: catches a cut-off tail or a rewritten chain.
+        #[arg(long)]
+        expect: Option<PathBuf>,
+    },
+    /// Write the audit log and the check history, with their hashes, as
+    /// JSON Lines for review; the last line holds the chains' heads.
+    Export {
+        /// A SQLite file, or a PostgreSQL URL (postgres://…).
+        #[arg(long, default_value = "onshi.sqlite")]
+        db: PathBuf,
+        /// Where to write (default: stdout).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -896,6 +927,52 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
+        Command::Audit {
+            action: AuditAction::Verify { db, expect },
+        } => {
+            let store = open(&db)?;
+            let expect = match expect {
+                Some(path) => expected_heads(&path)?,
+                None => Vec::new(),
+            };
+            let report = onshi_store::chain::verify(store.as_ref(), &expect)?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&report).unwrap_or_default()
+            );
+            if report.ok() {
+                Ok(())
+            } else {
+                Err(Failure {
+                    code: "audit_chain_broken".into(),
+                    message: format!(
+                        "監査ログの連鎖が壊れています（{}件）: 最初は {} の id {}（{}）",
+                        report.breaks.len(),
+                        report.breaks[0].chain,
+                        report.breaks[0].id,
+                        report.breaks[0].reason
+                    ),
+                })
+            }
+        }
+        Command::Audit {
+            action: AuditAction::Export { db, out },
+        } => {
+            let store = open(&db)?;
+            let sink: Box<dyn Write> = match &out {
+                Some(p) => Box::new(std::fs::File::create(p)?),
+                None => Box::new(std::io::stdout().lock()),
+            };
+            let mut w = std::io::BufWriter::new(sink);
+            let report = audit_export(store.as_ref(), &mut w)?;
+            w.flush()?;
+            eprintln!(
+                "exported {} entries ({} before the chain); heads on the last line",
+                report.verified + report.unchained,
+                report.unchained
+            );
+            Ok(())
+        }
         Command::Token {
             action:
                 TokenAction::Issue {
@@ -1022,6 +1099,80 @@ fn run(cli: Cli) -> Result<(), Failure> {
             serve(store, listen, 0)
         }
     }
+}
+
+/// Writes every audit entry and check-history row as a JSON line, then
+/// verifies the chains and writes their heads (and any break) last.
+fn audit_export(
+    store: &dyn Store,
+    w: &mut impl Write,
+) -> Result<onshi_store::chain::ChainReport, Failure> {
+    let line = |w: &mut dyn Write, kind: &str, v: serde_json::Value| -> std::io::Result<()> {
+        let mut v = v;
+        if let Some(o) = v.as_object_mut() {
+            o.insert("kind".into(), kind.into());
+        }
+        writeln!(w, "{v}")
+    };
+    let mut after = 0;
+    loop {
+        let page = store.audit_entries(after, 10_000)?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        for e in &page {
+            line(w, "audit", serde_json::to_value(e).unwrap_or_default())?;
+        }
+    }
+    let mut after = 0;
+    loop {
+        let page = store.check_links(after, 10_000)?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        for l in &page {
+            line(w, "check", serde_json::to_value(l).unwrap_or_default())?;
+        }
+    }
+    let report = onshi_store::chain::verify(store, &[])?;
+    line(
+        w,
+        "heads",
+        serde_json::json!({ "heads": report.heads, "breaks": report.breaks }),
+    )?;
+    Ok(report)
+}
+
+/// The heads of an earlier `audit verify` report, or of an export's last line.
+fn expected_heads(path: &Path) -> Result<Vec<onshi_store::chain::Head>, Failure> {
+    let text = std::fs::read_to_string(path)?;
+    let bad = |why: String| Failure {
+        code: "invalid_value".into(),
+        message: format!("--expect {}: {why}", path.display()),
+    };
+    let last = text
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .or_else(|_| serde_json::from_str(last))
+        .map_err(|e| bad(format!("JSON として読めません: {e}")))?;
+    let heads = value
+        .get("heads")
+        .ok_or_else(|| bad("heads がありません".into()))?;
+    heads
+        .as_array()
+        .ok_or_else(|| bad("heads が配列ではありません".into()))?
+        .iter()
+        .map(|h| {
+            let s = |k: &str| h.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+            match (s("chain"), h.get("id").and_then(|v| v.as_i64()), s("hash")) {
+                (Some(chain), Some(id), Some(hash)) => {
+                    Ok(onshi_store::chain::Head { chain, id, hash })
+                }
+                _ => Err(bad(format!("head として読めません: {h}"))),
+            }
+        })
+        .collect()
 }
 
 fn main() -> ExitCode {

@@ -831,3 +831,139 @@ async fn serve_survives_a_closed_stdout() {
     }
     assert_eq!(answered, Some(200), "the server ended on its closed stdout");
 }
+
+/// `onshi audit verify` and `export` (issue 10, item 2) on what a served day
+/// leaves: intact, the chains verify and the export ends with their heads;
+/// with the database's append-only guards dropped, a cut tail is found only
+/// against the heads kept from before, and an edited check row always.
+#[tokio::test]
+async fn audit_verify_finds_what_was_cut_or_edited() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("audit.sqlite");
+    {
+        let (_server, vars) = start(
+            onshi()
+                .args([
+                    "demo",
+                    "--persons",
+                    "200",
+                    "--today",
+                    "2026-11-25",
+                    "--listen",
+                    "127.0.0.1:0",
+                    "--db",
+                ])
+                .arg(&db),
+        );
+        let url = var(&vars, "ONSHI_URL");
+        let token = var(&vars, "ONSHI_TOKEN_INSTITUTION");
+        let http = reqwest::Client::new();
+        for serial in ["DEMO-VALID", "DEMO-LOST", "DEMO-NONE"] {
+            let status = http
+                .post(format!("{url}/api/v1/checks"))
+                .bearer_auth(token)
+                .json(&json!({"reference": "card", "certificate_serial": serial, "checked_on": "2026-11-25"}))
+                .send()
+                .await
+                .unwrap()
+                .status();
+            assert!(
+                status.is_success() || status.is_client_error(),
+                "{serial}: {status}"
+            );
+        }
+        for t in [Some(token), None] {
+            let mut r = http.get(format!("{url}/api/v1/visits?date=2026-11-25"));
+            if let Some(t) = t {
+                r = r.bearer_auth(t);
+            }
+            r.send().await.unwrap();
+        }
+    }
+    let verify = |extra: &[&str]| {
+        let out = onshi()
+            .args(["audit", "verify", "--db"])
+            .arg(&db)
+            .args(extra)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, report, err) = verify(&[]);
+    assert_eq!(code, Some(0), "{report}{err}");
+    let report_json: Value = serde_json::from_str(&report).unwrap();
+    assert!(report_json["verified"].as_u64().unwrap() >= 5, "{report}");
+    let chains: Vec<&str> = report_json["heads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["chain"].as_str().unwrap())
+        .collect();
+    assert!(chains.contains(&"audit_log"), "{chains:?}");
+    assert!(
+        chains.iter().any(|c| c.starts_with("check_history:")),
+        "{chains:?}"
+    );
+    let kept = dir.path().join("report.json");
+    std::fs::write(&kept, &report).unwrap();
+
+    let export = dir.path().join("export.jsonl");
+    let out = onshi()
+        .args(["audit", "export", "--db"])
+        .arg(&db)
+        .arg("--out")
+        .arg(&export)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<Value> = std::fs::read_to_string(&export)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let kinds = |k: &str| lines.iter().filter(|l| l["kind"] == k).count();
+    assert!(kinds("audit") >= 2 && kinds("check") >= 3, "{lines:?}");
+    let last = lines.last().unwrap();
+    assert_eq!(
+        (last["kind"].as_str(), &last["heads"]),
+        (Some("heads"), &report_json["heads"])
+    );
+    // Both the report and the export serve as the kept heads.
+    assert_eq!(verify(&["--expect", export.to_str().unwrap()]).0, Some(0));
+
+    // The guards refuse; then someone drops them and cuts the last entry.
+    let raw = rusqlite::Connection::open(&db).unwrap();
+    let refused = raw.execute_batch("DELETE FROM audit_log").unwrap_err();
+    assert!(refused.to_string().contains("append-only"), "{refused}");
+    raw.execute_batch(
+        "DROP TRIGGER audit_log_no_delete; DROP TRIGGER check_history_no_update; \
+         DELETE FROM audit_log WHERE id = (SELECT max(id) FROM audit_log);",
+    )
+    .unwrap();
+    assert_eq!(verify(&[]).0, Some(0), "a cut tail breaks no link");
+    let (code, out, err) = verify(&["--expect", kept.to_str().unwrap()]);
+    assert_eq!(code, Some(2), "{out}");
+    assert!(
+        err.contains("error[audit_chain_broken]") && out.contains("head_missing"),
+        "{err}{out}"
+    );
+
+    raw.execute_batch(
+        "UPDATE check_history SET answer = '{}' WHERE id = (SELECT min(id) FROM check_history)",
+    )
+    .unwrap();
+    let (code, out, err) = verify(&[]);
+    assert_eq!(code, Some(2), "{out}");
+    assert!(
+        out.contains("hash_mismatch") && err.contains("check_history:"),
+        "{err}{out}"
+    );
+}

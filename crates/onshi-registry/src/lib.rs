@@ -12,6 +12,7 @@
 //! May depend on: onshi-core, onshi-store, serde, rand (tokens, generator),
 //! sha2. Not on the web or CLI crates.
 
+pub mod access;
 pub mod auth;
 pub mod check;
 pub mod demo;

@@ -18,6 +18,7 @@
 //! May depend on: onshi-core, rusqlite/postgres/r2d2, serde. Not on any
 //! service crate.
 
+pub mod chain;
 pub mod migrations;
 pub mod postgres;
 pub mod records;
@@ -81,7 +82,13 @@ pub trait RegistryStore: Send + Sync {
         birth_date: NaiveDate,
     ) -> Result<Vec<QualificationRow>>;
 
+    /// Appends a check to the history, linked into its institution's hash
+    /// chain ([`chain`]), and returns its id once committed.
     fn record_check(&self, check: &NewCheck) -> Result<i64>;
+
+    /// Check-history rows of every institution after `after_id`, oldest
+    /// first, as stored (for [`chain::verify`] and the audit export).
+    fn check_links(&self, after_id: i64, limit: u32) -> Result<Vec<CheckLink>>;
 
     /// An institution's check history for one 資格確認日, oldest first.
     fn checks_of(&self, institution: &InstitutionCode, on: NaiveDate) -> Result<Vec<CheckRow>>;
@@ -337,6 +344,8 @@ pub trait FailureModeStore: Send + Sync {
     fn fm_search(&self, institution: &InstitutionCode, id: i64) -> Result<Option<SearchRow>>;
     /// How many searches the institution made at or after `since`.
     fn fm_searches_since(&self, institution: &InstitutionCode, since: &str) -> Result<u64>;
+    /// Appends an entry to the audit log, linked into its hash chain
+    /// ([`chain`]).
     fn audit(
         &self,
         at: &str,

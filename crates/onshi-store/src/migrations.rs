@@ -253,6 +253,23 @@ CREATE TABLE audit_log (
     detail    TEXT
 ) STRICT;
 "#,
+    // 5: the hash chains of the audit log and the check history (issue 10,
+    //    onshi_store::chain), and both made append-only.
+    r#"
+ALTER TABLE audit_log ADD COLUMN prev_hash TEXT;
+ALTER TABLE audit_log ADD COLUMN hash TEXT;
+ALTER TABLE check_history ADD COLUMN prev_hash TEXT;
+ALTER TABLE check_history ADD COLUMN hash TEXT;
+CREATE INDEX check_history_inst_id ON check_history (institution_code, id);
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+    BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+    BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+CREATE TRIGGER check_history_no_update BEFORE UPDATE ON check_history
+    BEGIN SELECT RAISE(ABORT, 'check_history is append-only'); END;
+CREATE TRIGGER check_history_no_delete BEFORE DELETE ON check_history
+    BEGIN SELECT RAISE(ABORT, 'check_history is append-only'); END;
+"#,
 ];
 
 /// The PostgreSQL migrations, in order. Index `i` brings the schema to
@@ -514,5 +531,21 @@ CREATE TABLE audit_log (
     purpose   TEXT COLLATE "C",
     detail    TEXT
 );
+"#,
+    // 2: the hash chains of the audit log and the check history (SQLite 5).
+    r#"
+ALTER TABLE audit_log ADD COLUMN prev_hash TEXT COLLATE "C";
+ALTER TABLE audit_log ADD COLUMN hash TEXT COLLATE "C";
+ALTER TABLE check_history ADD COLUMN prev_hash TEXT COLLATE "C";
+ALTER TABLE check_history ADD COLUMN hash TEXT COLLATE "C";
+CREATE INDEX check_history_inst_id ON check_history (institution_code, id);
+CREATE FUNCTION onshi_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION '% is append-only', TG_TABLE_NAME;
+END $$;
+CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit_log
+    FOR EACH STATEMENT EXECUTE FUNCTION onshi_append_only();
+CREATE TRIGGER check_history_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON check_history
+    FOR EACH STATEMENT EXECUTE FUNCTION onshi_append_only();
 "#,
 ];

@@ -446,4 +446,79 @@ pub struct AuditRow {
     pub person_id: Option<i64>,
     pub purpose: Option<String>,
     pub detail: serde_json::Value,
+    /// The hash chain ([`crate::chain`]); `None` on rows from before it.
+    pub prev_hash: Option<String>,
+    pub hash: Option<String>,
+}
+
+/// A check-history row as stored, for its hash chain ([`crate::chain`]):
+/// every column, dates as `YYYY-MM-DD`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckLink {
+    pub id: i64,
+    pub institution_code: String,
+    pub checked_at: String,
+    pub checked_on: String,
+    pub reference: String,
+    pub certificate_serial: Option<String>,
+    pub insurer_number: Option<String>,
+    pub symbol: Option<String>,
+    pub number: Option<String>,
+    pub branch: Option<String>,
+    pub birth_date: Option<String>,
+    pub person_id: Option<i64>,
+    pub validity: Option<i64>,
+    pub error_code: Option<String>,
+    /// The answer as sent, as stored (JSON text).
+    pub answer: String,
+    pub identity_confirmed_by: Option<String>,
+    pub staff_id: Option<String>,
+    pub prev_hash: Option<String>,
+    pub hash: Option<String>,
+}
+
+impl CheckLink {
+    /// The row `check` becomes, before its id and hashes are known.
+    pub fn of(check: &NewCheck) -> CheckLink {
+        let mut l = CheckLink {
+            id: 0,
+            institution_code: check.institution.to_string(),
+            checked_at: check.checked_at.clone(),
+            checked_on: check.checked_on.to_string(),
+            reference: String::new(),
+            certificate_serial: None,
+            insurer_number: None,
+            symbol: None,
+            number: None,
+            branch: None,
+            birth_date: None,
+            person_id: check.person_id,
+            validity: check.validity.map(i64::from),
+            error_code: check.error_code.clone(),
+            answer: check.answer.to_string(),
+            identity_confirmed_by: check.identity_confirmed_by.clone(),
+            staff_id: check.staff_id.clone(),
+            prev_hash: None,
+            hash: None,
+        };
+        match &check.query {
+            CheckQuery::FailureMode { .. } => l.reference = "failure_mode".into(),
+            CheckQuery::Card { serial } => {
+                l.reference = "card".into();
+                l.certificate_serial = Some(serial.to_string());
+            }
+            CheckQuery::Numbers {
+                numbers: n,
+                birth_date,
+            } => {
+                l.reference = "numbers".into();
+                l.insurer_number = Some(n.insurer_number.to_string());
+                l.symbol = n.symbol.as_ref().map(ToString::to_string);
+                l.number = Some(n.number.to_string());
+                l.branch = n.branch.map(|b| b.to_string());
+                l.birth_date = Some(birth_date.to_string());
+            }
+        }
+        l
+    }
 }

@@ -135,10 +135,17 @@ impl Backend for PgStore {
     }
 }
 
+/// Runs SQL on a test's database around the store; the error's text.
+type RawSql = Box<dyn Fn(&str) -> std::result::Result<(), String>>;
+
 /// A fresh store, a way to open it again, and what keeps its data alive.
 struct Env<S> {
     store: S,
     reopen: Box<dyn Fn() -> S>,
+    /// Runs SQL on the database directly, around the store.
+    raw: RawSql,
+    /// SQL that drops the append-only guards of the audit tables.
+    drop_guards: String,
     _keep: Keep,
 }
 
@@ -159,9 +166,18 @@ fn sqlite_env() -> Env<SqliteStore> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.sqlite");
     let store = SqliteStore::open(&path).unwrap();
+    let raw_path = path.clone();
     Env {
         store,
         reopen: Box::new(move || SqliteStore::open(&path).unwrap()),
+        raw: Box::new(move |sql| {
+            rusqlite::Connection::open(&raw_path)
+                .and_then(|c| c.execute_batch(sql))
+                .map_err(|e| e.to_string())
+        }),
+        drop_guards: "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete; \
+                      DROP TRIGGER check_history_no_update; DROP TRIGGER check_history_no_delete;"
+            .into(),
         _keep: Keep::Dir(dir),
     }
 }
@@ -170,9 +186,22 @@ fn pg_env() -> Env<PgStore> {
     let guard = pg::SchemaGuard::fresh();
     let (url, schema) = (guard.url.clone(), guard.schema.clone());
     let store = PgStore::connect_in_schema(&url, &schema).unwrap();
+    let (raw_url, raw_schema) = (url.clone(), schema.clone());
     Env {
         store,
         reopen: Box::new(move || PgStore::connect_in_schema(&url, &schema).unwrap()),
+        raw: Box::new(move |sql| {
+            let mut c = ::postgres::Client::connect(&raw_url, ::postgres::NoTls)
+                .map_err(|e| e.to_string())?;
+            c.batch_execute(&format!("SET search_path TO \"{raw_schema}\"; {sql}"))
+                .map_err(|e| {
+                    e.as_db_error()
+                        .map_or_else(|| e.to_string(), |d| d.message().to_owned())
+                })
+        }),
+        drop_guards: "DROP TRIGGER audit_log_append_only ON audit_log; \
+                      DROP TRIGGER check_history_append_only ON check_history;"
+            .into(),
         _keep: Keep::Schema(guard),
     }
 }
@@ -377,6 +406,108 @@ both! {
                 assert_eq!(row.answer, json!({ "t": t, "i": i }));
             }
         }
+        // Written in groups, one institution's chain still links row to row.
+        let report = chain::verify(store, &[]).unwrap();
+        assert!(report.ok(), "{:?}", report.breaks);
+        assert_eq!(report.verified, 8 * 40);
+    }
+}
+
+both! {
+    /// The hash chains (issue 10, item 2): an intact log verifies; the
+    /// database refuses UPDATE and DELETE; with those guards dropped, an
+    /// edited, deleted or inserted entry is found at its id, and a chain
+    /// rewritten from the edit on, or cut at its tail, is found by the heads
+    /// kept from before.
+    fn audit_and_check_chains_catch_tampering(s) {
+        s.write_batch(&batch("C-1"), "t").unwrap();
+        let other = InstitutionCode::parse("2711234567").unwrap();
+        s.write_batch(&Batch {
+            institutions: vec![InstitutionRow { code: other.clone(), name: "大阪医院".into(), phone: None }],
+            ..Batch::default()
+        }, "t").unwrap();
+        let check = |inst: &InstitutionCode, i: i64| NewCheck {
+            institution: inst.clone(),
+            checked_at: format!("2024-05-01T00:00:0{i}.000Z"),
+            checked_on: d("2024-05-01"),
+            query: CheckQuery::Numbers {
+                numbers: qual("1", 0, "2020-01-01", None).numbers,
+                birth_date: d("1990-01-02"),
+            },
+            person_id: Some(1),
+            validity: Some(1),
+            error_code: None,
+            answer: json!({ "i": i }),
+            identity_confirmed_by: Some("face".into()),
+            staff_id: None,
+        };
+        let mut a_ids = Vec::new();
+        for i in 0..3 {
+            a_ids.push(s.record_check(&check(&inst(), i)).unwrap());
+            s.record_check(&check(&other, i)).unwrap();
+        }
+        for i in 0..4 {
+            s.audit(&format!("2024-05-01T01:00:0{i}.000Z"), "insurer:01130012", "read", Some(1), Some("報告"), &json!({ "i": i }))
+                .unwrap();
+        }
+        let log = s.audit_entries(0, 10).unwrap();
+        assert_eq!(log[0].prev_hash.as_deref(), Some(chain::GENESIS));
+        assert_eq!(log[1].prev_hash, log[0].hash);
+
+        let clean = chain::verify(&*s, &[]).unwrap();
+        assert!(clean.ok(), "{:?}", clean.breaks);
+        assert_eq!((clean.verified, clean.unchained), (10, 0));
+        let chains: Vec<&str> = clean.heads.iter().map(|h| h.chain.as_str()).collect();
+        assert_eq!(chains, ["audit_log", "check_history:1311234567", "check_history:2711234567"]);
+        assert_eq!(clean.heads[0].id, log[3].id);
+
+        // The database itself refuses edits and deletions.
+        for sql in [
+            "UPDATE audit_log SET actor = 'x'".to_owned(),
+            format!("DELETE FROM audit_log WHERE id = {}", log[1].id),
+            "UPDATE check_history SET person_id = NULL".to_owned(),
+            format!("DELETE FROM check_history WHERE id = {}", a_ids[0]),
+        ] {
+            let e = (s.raw)(&sql).unwrap_err();
+            assert!(e.contains("append-only"), "{sql}: {e}");
+        }
+        assert_eq!(chain::verify(&*s, &[]).unwrap(), clean);
+
+        // Someone with the database's own rights drops the guards.
+        (s.raw)(&s.drop_guards).unwrap();
+        let broken = |sql: &str| {
+            (s.raw)(sql).unwrap();
+            chain::verify(&*s, &clean.heads).unwrap().breaks
+        };
+        let found = broken(&format!("UPDATE audit_log SET purpose = '診療' WHERE id = {}", log[1].id));
+        assert_eq!(found, vec![chain::Break { chain: "audit_log".into(), id: log[1].id, reason: "hash_mismatch" }]);
+
+        let found = broken(&format!("DELETE FROM check_history WHERE id = {}", a_ids[1]));
+        assert_eq!(found, vec![
+            chain::Break { chain: "audit_log".into(), id: log[1].id, reason: "hash_mismatch" },
+            chain::Break { chain: "check_history:1311234567".into(), id: a_ids[2], reason: "link_mismatch" },
+        ]);
+
+        // The other institution's chain is untouched so far; a row slipped in
+        // around the chain, and then its tail cut, are both found.
+        let b_head = clean.heads[2].clone();
+        let found = broken(
+            "INSERT INTO check_history (institution_code, checked_at, checked_on, reference, answer) \
+             VALUES ('2711234567', '2024-05-02T00:00:00.000Z', '2024-05-02', 'card', '{}')"
+        );
+        assert!(found.contains(&chain::Break {
+            chain: "check_history:2711234567".into(),
+            id: b_head.id + 1,
+            reason: "missing_hash",
+        }), "{found:?}");
+        let found = broken(&format!("DELETE FROM check_history WHERE id >= {}", b_head.id));
+        assert!(found.contains(&chain::Break {
+            chain: b_head.chain.clone(),
+            id: b_head.id,
+            reason: "head_missing",
+        }), "{found:?}");
+        // Without the kept heads a cut tail verifies: why they are kept.
+        assert!(!chain::verify(&*s, &[]).unwrap().breaks.iter().any(|b| b.chain == b_head.chain));
     }
 }
 
@@ -1266,7 +1397,10 @@ mod pg {
             .get(0);
         assert_eq!(n, 1);
         // Connecting again finds the schema up to date.
-        assert_eq!(PgStore::connect(&url).unwrap().schema_version().unwrap(), 1);
+        assert_eq!(
+            PgStore::connect(&url).unwrap().schema_version().unwrap(),
+            migrations::POSTGRES.len() as i64
+        );
     }
 
     #[test]

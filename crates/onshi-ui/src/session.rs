@@ -192,9 +192,14 @@ impl FromRequestParts<UiState> for Session {
     type Rejection = UiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &UiState) -> Result<Self, UiError> {
-        Session::load(&parts.headers, state)
+        let session = Session::load(&parts.headers, state)
             .await?
-            .ok_or(UiError::LoginRequired)
+            .ok_or(UiError::LoginRequired)?;
+        // For the audit layer (onshi_web::audit).
+        if let Some(slot) = parts.extensions.get::<onshi_registry::access::AccessSlot>() {
+            slot.caller(&session.caller);
+        }
+        Ok(session)
     }
 }
 

@@ -88,9 +88,15 @@ impl From<RegistryError> for ApiError {
     }
 }
 
+/// The stable code of a refused request, carried on the response for the
+/// audit layer ([`crate::audit`]).
+#[derive(Debug, Clone)]
+pub struct RefusalCode(pub String);
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let unauthorized = self.status == StatusCode::UNAUTHORIZED;
+        let code = RefusalCode(self.code.clone());
         let body = ErrorBody {
             error: ErrorDetail {
                 code: self.code,
@@ -99,6 +105,8 @@ impl IntoResponse for ApiError {
             },
         };
         let mut resp = (self.status, Json(body)).into_response();
+        // For the audit layer, which logs every refusal by its code.
+        resp.extensions_mut().insert(code);
         if unauthorized {
             resp.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

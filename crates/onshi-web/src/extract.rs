@@ -6,6 +6,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use onshi_registry::access::AccessSlot;
 use onshi_registry::{Caller, RegistryError, auth};
 use serde::de::DeserializeOwned;
 
@@ -31,7 +32,13 @@ impl FromRequestParts<AppState> for Auth {
             return Err(RegistryError::Unauthorized.into());
         }
         let hash = auth::token_hash(&token);
+        let note = |caller: &Caller| {
+            if let Some(slot) = parts.extensions.get::<AccessSlot>() {
+                slot.caller(caller);
+            }
+        };
         if let Some(caller) = state.tokens.get(&hash) {
+            note(&caller);
             return Ok(Auth(caller));
         }
         let store = state.store.clone();
@@ -46,6 +53,7 @@ impl FromRequestParts<AppState> for Auth {
                     )
                 })??;
         state.tokens.put(hash, caller.clone());
+        note(&caller);
         Ok(Auth(caller))
     }
 }

@@ -15,6 +15,7 @@
 //! utoipa. Not on the CLI.
 
 pub mod api;
+pub mod audit;
 pub mod clinic_api;
 pub mod error;
 pub mod extract;
@@ -75,6 +76,10 @@ pub fn router(state: AppState) -> Router {
                 "このAPIはそのメソッドを受け付けません",
             )
         })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            audit::layer,
+        ))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)

@@ -224,6 +224,62 @@ fn fingerprint(s: &Server) -> String {
     s.db(state::fingerprint)
 }
 
+/// The id of the audit log's last entry.
+fn audit_mark(s: &Server) -> i64 {
+    s.db(|st| st.audit_entries(0, 1_000_000))
+        .unwrap()
+        .last()
+        .map_or(0, |a| a.id)
+}
+
+/// The call made after `mark` left exactly one request entry, naming the
+/// caller (as its token authenticates), the route and the status; or, for a
+/// check answered from the check history, none.
+fn assert_audited(
+    s: &Server,
+    mark: i64,
+    token: Option<&str>,
+    method: &Method,
+    template: &str,
+    status: u16,
+) {
+    let entries: Vec<_> = s
+        .db(|st| st.audit_entries(mark, 1_000))
+        .unwrap()
+        .into_iter()
+        .filter(state::is_request_entry)
+        .collect();
+    let what = format!("{method} {template} → {status}");
+    if *method == Method::POST && template == "/api/v1/checks" && status == 200 {
+        assert!(
+            entries.is_empty(),
+            "{what}: a check is audited by its history row: {entries:?}"
+        );
+        return;
+    }
+    assert_eq!(entries.len(), 1, "{what}: {entries:?}");
+    let e = &entries[0];
+    let actor = match token {
+        Some(t) => s
+            .db(|st| onshi_registry::auth::authenticate(st, t))
+            .map_or_else(
+                |_| "anonymous".to_owned(),
+                |c| onshi_registry::access::actor(&c),
+            ),
+        None => "anonymous".to_owned(),
+    };
+    assert_eq!(e.actor, actor, "{what}");
+    assert_eq!(e.action, format!("{method} {template}"), "{what}");
+    assert_eq!(e.detail["status"], status, "{what}: {e:?}");
+    assert!(e.purpose.is_some(), "{what}");
+    if status >= 400 {
+        assert!(
+            e.detail["code"].is_string(),
+            "{what}: a refusal is logged by its code: {e:?}"
+        );
+    }
+}
+
 fn suzuki(s: &Server, insurer_number: &str, number: &str) -> Value {
     let birth = s
         .db(|st| st.person_by_ref(&onshi_core::PersonRef::parse("R-NONE").unwrap()))
@@ -628,6 +684,7 @@ async fn every_endpoint_as_every_role() {
                 let mut answers = Vec::new();
                 for id in [None, Some(MISSING_ID.to_string()), Some("x1".to_owned())] {
                     let p = ep.path_with(id.as_deref());
+                    let mark = audit_mark(&s);
                     let a = call(
                         &s,
                         token.as_deref(),
@@ -637,6 +694,7 @@ async fn every_endpoint_as_every_role() {
                         key(role).as_deref(),
                     )
                     .await;
+                    assert_audited(&s, mark, token.as_deref(), &ep.method, ep.template, a.0);
                     assert_eq!(fingerprint(&s), before, "{role:?} {p} wrote");
                     answers.push((p, a));
                 }
@@ -658,6 +716,7 @@ async fn every_endpoint_as_every_role() {
                 assert!(junk.1["error"]["code"].is_string(), "{p2}: {:?}", junk);
                 continue;
             }
+            let mark = audit_mark(&s);
             let (status, body) = call(
                 &s,
                 token.as_deref(),
@@ -667,6 +726,7 @@ async fn every_endpoint_as_every_role() {
                 key(role).as_deref(),
             )
             .await;
+            assert_audited(&s, mark, token.as_deref(), &ep.method, ep.template, status);
             let expected = match role {
                 Role::NoToken | Role::BadToken => 401,
                 _ => 403,
@@ -687,6 +747,7 @@ async fn every_endpoint_as_every_role() {
             Only(r) => vec![r],
         };
         for role in who {
+            let mark = audit_mark(&s);
             let (status, body) = call(
                 &s,
                 tokens.of(role).as_deref(),
@@ -697,10 +758,29 @@ async fn every_endpoint_as_every_role() {
             )
             .await;
             assert_eq!(status, ep.ok, "{role:?} {what}: {body}");
+            let exempt = ["/healthz", "/api/v1/openapi.json"].contains(&ep.template);
+            if !exempt {
+                assert_audited(
+                    &s,
+                    mark,
+                    tokens.of(role).as_deref(),
+                    &ep.method,
+                    ep.template,
+                    status,
+                );
+            }
         }
     }
     // No token and a bad token cannot be told apart.
     assert_eq!(unauthorized_bodies.len(), 1, "{unauthorized_bodies:?}");
+    // Every entry written on the way, audit log and check history, is chained.
+    let report = s.db(|st| onshi_store::chain::verify(st, &[])).unwrap();
+    assert!(report.ok(), "{:?}", report.breaks);
+    let rows = s.db(|st| {
+        st.audit_entries(0, 1_000_000).unwrap().len() + st.check_links(0, 1_000_000).unwrap().len()
+    });
+    assert_eq!(report.verified as usize, rows, "{report:?}");
+    assert!(rows > 300, "the matrix made {rows} entries");
 
     // Ids in bodies: the other clinic picking from this clinic's search, or
     // attaching a search to this clinic's visit, sees a missing one.

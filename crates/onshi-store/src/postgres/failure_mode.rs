@@ -305,9 +305,21 @@ impl FailureModeStore for PgStore {
             &[],
         )
         .db()?;
+        // The chain ([`crate::chain`]) follows the same lock.
+        let prev: String = match tx
+            .query_opt("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1", &[])
+            .db()?
+        {
+            Some(r) => col::<Option<String>>(&r, 0)?,
+            None => None,
+        }
+        .unwrap_or_else(|| crate::chain::GENESIS.to_owned());
+        let detail = detail.to_string();
+        let hash = crate::chain::audit_hash(at, actor, action, person_id, purpose, &detail, &prev);
         tx.execute(
-            "INSERT INTO audit_log (at, actor, action, person_id, purpose, detail) VALUES ($1, $2, $3, $4, $5, $6)",
-            &[&at, &actor, &action, &person_id, &purpose, &detail.to_string()],
+            "INSERT INTO audit_log (at, actor, action, person_id, purpose, detail, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            &[&at, &actor, &action, &person_id, &purpose, &detail, &prev, &hash],
         )
         .db()?;
         tx.commit().db()?;
@@ -315,10 +327,10 @@ impl FailureModeStore for PgStore {
     }
 
     fn audit_entries(&self, after_id: i64, limit: u32) -> Result<Vec<AuditRow>> {
-        self.read_conn()?
+        self.conn()?
             .query(
-                "SELECT id, at, actor, action, person_id, purpose, detail FROM audit_log \
-                 WHERE id > $1 ORDER BY id LIMIT $2",
+                "SELECT id, at, actor, action, person_id, purpose, detail, prev_hash, hash \
+                 FROM audit_log WHERE id > $1 ORDER BY id LIMIT $2",
                 &[&after_id, &big(limit)],
             )
             .db()?
@@ -335,6 +347,8 @@ impl FailureModeStore for PgStore {
                     detail: detail
                         .and_then(|d| serde_json::from_str(d).ok())
                         .unwrap_or(serde_json::Value::Null),
+                    prev_hash: col(r, 7)?,
+                    hash: col(r, 8)?,
                 })
             })
             .collect()

@@ -692,13 +692,26 @@ impl RegistryStore for PgStore {
             .prepared(
                 "INSERT INTO check_history (institution_code, checked_at, checked_on, reference, \
                  certificate_serial, insurer_number, symbol, number, branch, birth_date, person_id, \
-                 validity, error_code, answer, identity_confirmed_by, staff_id) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+                 validity, error_code, answer, identity_confirmed_by, staff_id, prev_hash, hash) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
                  RETURNING id",
+            )
+            .db()?;
+        let last = c
+            .prepared(
+                "SELECT hash FROM check_history WHERE institution_code = $1 ORDER BY id DESC LIMIT 1",
             )
             .db()?;
         let mut tx = c.transaction().db()?;
         tx.execute(&lock, &[&check.institution.as_str()]).db()?;
+        // The institution's chain ([`crate::chain`]), under its lock. A last
+        // row from before the chain (no hash) starts it over.
+        let prev: String = match tx.query_opt(&last, &[&check.institution.as_str()]).db()? {
+            Some(r) => col::<Option<String>>(&r, 0)?,
+            None => None,
+        }
+        .unwrap_or_else(|| crate::chain::GENESIS.to_owned());
+        let hash = crate::chain::check_hash(&CheckLink::of(check), &prev);
         let row = tx
             .query_one(
                 &insert,
@@ -719,12 +732,53 @@ impl RegistryStore for PgStore {
                     &check.answer.to_string(),
                     &check.identity_confirmed_by,
                     &check.staff_id,
+                    &prev,
+                    &hash,
                 ],
             )
             .db()?;
         let id = col(&row, 0)?;
         tx.commit().db()?;
         Ok(id)
+    }
+
+    fn check_links(&self, after_id: i64, limit: u32) -> Result<Vec<CheckLink>> {
+        // From the primary: a verification must not read a lagging replica.
+        self.conn()?
+            .query(
+                "SELECT id, institution_code, checked_at, checked_on, reference, certificate_serial, \
+                 insurer_number, symbol, number, branch, birth_date, person_id, validity, error_code, \
+                 answer, identity_confirmed_by, staff_id, prev_hash, hash \
+                 FROM check_history WHERE id > $1 ORDER BY id LIMIT $2",
+                &[&after_id, &big(limit)],
+            )
+            .db()?
+            .iter()
+            .map(|r| {
+                let date = |i| col::<Option<NaiveDate>>(r, i).map(|d| d.map(|d| d.to_string()));
+                Ok(CheckLink {
+                    id: col(r, 0)?,
+                    institution_code: col(r, 1)?,
+                    checked_at: col(r, 2)?,
+                    checked_on: col::<NaiveDate>(r, 3)?.to_string(),
+                    reference: col(r, 4)?,
+                    certificate_serial: col(r, 5)?,
+                    insurer_number: col(r, 6)?,
+                    symbol: col(r, 7)?,
+                    number: col(r, 8)?,
+                    branch: col(r, 9)?,
+                    birth_date: date(10)?,
+                    person_id: col(r, 11)?,
+                    validity: col::<Option<i16>>(r, 12)?.map(i64::from),
+                    error_code: col(r, 13)?,
+                    answer: col(r, 14)?,
+                    identity_confirmed_by: col(r, 15)?,
+                    staff_id: col(r, 16)?,
+                    prev_hash: col(r, 17)?,
+                    hash: col(r, 18)?,
+                })
+            })
+            .collect()
     }
 
     fn checks_of(&self, institution: &InstitutionCode, on: NaiveDate) -> Result<Vec<CheckRow>> {

@@ -21,10 +21,11 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{classify, init_connection, query_echo};
-use crate::records::NewCheck;
+use super::{classify, init_connection};
+use crate::chain::{GENESIS, check_hash};
+use crate::records::{CheckLink, NewCheck};
 use crate::{Result, StoreError};
 
 /// Where a queued check learns its id.
@@ -106,31 +107,46 @@ fn write_group(conn: &Connection, group: &[Job]) -> Vec<Result<i64>> {
 }
 
 fn insert(c: &Connection, check: &NewCheck) -> Result<i64> {
-    let (reference, echo) = query_echo(&check.query);
-    let [serial, insurer, symbol, number, branch, birth] = echo;
+    let mut link = CheckLink::of(check);
+    // The institution's chain: the row before this one is the institution's
+    // last, written in this transaction or committed before it (the writer
+    // holds the write lock).
+    let prev: Option<Option<String>> = c
+        .prepare_cached(
+            "SELECT hash FROM check_history WHERE institution_code = $1 ORDER BY id DESC LIMIT 1",
+        )?
+        .query_row([&link.institution_code], |r| r.get(0))
+        .optional()?;
+    // A last row from before the chain (no hash) starts the chain over.
+    let prev = prev.flatten().unwrap_or_else(|| GENESIS.to_owned());
+    let hash = check_hash(&link, &prev);
+    link.prev_hash = Some(prev);
+    link.hash = Some(hash);
     let mut st = c.prepare_cached(
         "INSERT INTO check_history (institution_code, checked_at, checked_on, reference, \
          certificate_serial, insurer_number, symbol, number, branch, birth_date, person_id, \
-         validity, error_code, answer, identity_confirmed_by, staff_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+         validity, error_code, answer, identity_confirmed_by, staff_id, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
     )?;
     st.execute(params![
-        check.institution.as_str(),
-        check.checked_at,
-        check.checked_on,
-        reference,
-        serial,
-        insurer,
-        symbol,
-        number,
-        branch,
-        birth,
-        check.person_id,
-        check.validity,
-        check.error_code,
-        check.answer.to_string(),
-        check.identity_confirmed_by,
-        check.staff_id,
+        link.institution_code,
+        link.checked_at,
+        link.checked_on,
+        link.reference,
+        link.certificate_serial,
+        link.insurer_number,
+        link.symbol,
+        link.number,
+        link.branch,
+        link.birth_date,
+        link.person_id,
+        link.validity,
+        link.error_code,
+        link.answer,
+        link.identity_confirmed_by,
+        link.staff_id,
+        link.prev_hash,
+        link.hash,
     ])
     .map_err(classify)?;
     Ok(c.last_insert_rowid())

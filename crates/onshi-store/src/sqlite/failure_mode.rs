@@ -5,6 +5,7 @@ use onshi_core::InstitutionCode;
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::*;
+use crate::chain::{GENESIS, audit_hash};
 use crate::{FailureModeStore, Result};
 
 const REQ_COLS: &str = "r.id, r.institution_code, i.name, i.phone, r.contact_name, r.reason, r.status, r.requested_at, \
@@ -275,19 +276,31 @@ impl FailureModeStore for SqliteStore {
         purpose: Option<&str>,
         detail: &serde_json::Value,
     ) -> Result<()> {
-        let c = self.conn()?;
-        c.prepare_cached(
-            "INSERT INTO audit_log (at, actor, action, person_id, purpose, detail) VALUES ($1, $2, $3, $4, $5, $6)",
+        let mut c = self.conn()?;
+        let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let detail = detail.to_string();
+        let prev: Option<Option<String>> = tx
+            .prepare_cached("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1")?
+            .query_row([], |r| r.get(0))
+            .optional()?;
+        // A last entry from before the chain (no hash) starts it over.
+        let prev = prev.flatten().unwrap_or_else(|| GENESIS.to_owned());
+        let hash = audit_hash(at, actor, action, person_id, purpose, &detail, &prev);
+        tx.prepare_cached(
+            "INSERT INTO audit_log (at, actor, action, person_id, purpose, detail, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )?
-        .execute(params![at, actor, action, person_id, purpose, detail.to_string()])
+        .execute(params![at, actor, action, person_id, purpose, detail, prev, hash])
         .map_err(classify)?;
+        tx.commit().map_err(classify)?;
         Ok(())
     }
 
     fn audit_entries(&self, after_id: i64, limit: u32) -> Result<Vec<AuditRow>> {
         let c = self.conn()?;
         let mut st = c.prepare_cached(
-            "SELECT id, at, actor, action, person_id, purpose, detail FROM audit_log WHERE id > $1 ORDER BY id LIMIT $2",
+            "SELECT id, at, actor, action, person_id, purpose, detail, prev_hash, hash \
+             FROM audit_log WHERE id > $1 ORDER BY id LIMIT $2",
         )?;
         let rows = st.query_map(params![after_id, limit], |r| {
             let detail: Option<String> = r.get(6)?;
@@ -301,6 +314,8 @@ impl FailureModeStore for SqliteStore {
                 detail: detail
                     .and_then(|d| serde_json::from_str(&d).ok())
                     .unwrap_or(serde_json::Value::Null),
+                prev_hash: r.get(7)?,
+                hash: r.get(8)?,
             })
         })?;
         rows.collect::<rusqlite::Result<Vec<_>>>()

@@ -351,30 +351,6 @@ fn write_batch_tx(
     Ok(counts)
 }
 
-fn query_echo(q: &CheckQuery) -> (&'static str, [Option<String>; 6]) {
-    match q {
-        CheckQuery::FailureMode { .. } => ("failure_mode", [None, None, None, None, None, None]),
-        CheckQuery::Card { serial } => (
-            "card",
-            [Some(serial.to_string()), None, None, None, None, None],
-        ),
-        CheckQuery::Numbers {
-            numbers: n,
-            birth_date,
-        } => (
-            "numbers",
-            [
-                None,
-                Some(n.insurer_number.to_string()),
-                n.symbol.as_ref().map(ToString::to_string),
-                Some(n.number.to_string()),
-                n.branch.map(|b| b.to_string()),
-                Some(birth_date.to_string()),
-            ],
-        ),
-    }
-}
-
 impl RegistryStore for SqliteStore {
     fn write_batch(&self, batch: &Batch, recorded_at: &str) -> Result<BatchCounts> {
         let mut c = self.conn()?;
@@ -499,6 +475,41 @@ impl RegistryStore for SqliteStore {
             "institution_code = $1 AND id > $2 ORDER BY id LIMIT $3",
             params![institution.as_str(), after_id, limit],
         )
+    }
+
+    fn check_links(&self, after_id: i64, limit: u32) -> Result<Vec<CheckLink>> {
+        let c = self.conn()?;
+        let mut st = c.prepare_cached(
+            "SELECT id, institution_code, checked_at, checked_on, reference, certificate_serial, \
+             insurer_number, symbol, number, branch, birth_date, person_id, validity, error_code, \
+             answer, identity_confirmed_by, staff_id, prev_hash, hash \
+             FROM check_history WHERE id > $1 ORDER BY id LIMIT $2",
+        )?;
+        let rows = st.query_map(params![after_id, limit], |r| {
+            Ok(CheckLink {
+                id: r.get(0)?,
+                institution_code: r.get(1)?,
+                checked_at: r.get(2)?,
+                checked_on: r.get(3)?,
+                reference: r.get(4)?,
+                certificate_serial: r.get(5)?,
+                insurer_number: r.get(6)?,
+                symbol: r.get(7)?,
+                number: r.get(8)?,
+                branch: r.get(9)?,
+                birth_date: r.get(10)?,
+                person_id: r.get(11)?,
+                validity: r.get(12)?,
+                error_code: r.get(13)?,
+                answer: r.get(14)?,
+                identity_confirmed_by: r.get(15)?,
+                staff_id: r.get(16)?,
+                prev_hash: r.get(17)?,
+                hash: r.get(18)?,
+            })
+        })?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(unwrap_corrupt)
     }
 
     fn check_context(&self, code: &InstitutionCode) -> Result<Option<CheckContext>> {

@@ -20,6 +20,14 @@ use serde_json::{Value, json};
 /// When the fixture was loaded: before any check a test makes (checks use the clock).
 pub const NOW: &str = "2026-11-24T00:00:00.000Z";
 
+/// Whether an audit entry is the audit layer's record of a request
+/// (`"METHOD /route"`), not one the domain wrote.
+pub fn is_request_entry(a: &onshi_store::AuditRow) -> bool {
+    a.action.split_once(' ').is_some_and(|(m, r)| {
+        m.chars().all(|c| c.is_ascii_uppercase()) && (r.starts_with('/') || r == "(no route)")
+    })
+}
+
 pub fn today() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 11, 25).unwrap()
 }
@@ -142,6 +150,16 @@ impl Server {
     /// Calls the (synchronous) store from a test body.
     pub fn db<T>(&self, f: impl FnOnce(&dyn Store) -> T) -> T {
         tokio::task::block_in_place(|| f(self.store.as_ref()))
+    }
+
+    /// The audit entries the domain wrote (not the audit layer's one per
+    /// request).
+    pub fn domain_audit(&self) -> Vec<onshi_store::AuditRow> {
+        self.db(|st| st.audit_entries(0, 1_000_000))
+            .unwrap()
+            .into_iter()
+            .filter(|a| !is_request_entry(a))
+            .collect()
     }
 
     pub async fn post_raw(&self, token: Option<&str>, body: String) -> (u16, Value) {

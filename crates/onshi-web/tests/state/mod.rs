@@ -5,6 +5,8 @@ use onshi_core::{InstitutionCode, InsurerNumber};
 use onshi_registry::demo;
 use onshi_store::Store;
 
+pub use crate::common::is_request_entry;
+
 /// Everything a write through the API could change, as text.
 pub fn fingerprint(st: &dyn Store) -> String {
     use std::fmt::Write;
@@ -12,10 +14,15 @@ pub fn fingerprint(st: &dyn Store) -> String {
         let mut out = String::new();
         let mut w = |label: &str, v: String| writeln!(out, "{label}: {v}").unwrap();
         w("counts", format!("{:?}", st.counts().unwrap()));
-        w(
-            "audit",
-            format!("{:?}", st.audit_entries(0, 1_000_000).unwrap()),
-        );
+        // The audit layer's own entries (one per request, refusals too) are
+        // what a refused call may add; the domain's entries are state.
+        let audit: Vec<_> = st
+            .audit_entries(0, 1_000_000)
+            .unwrap()
+            .into_iter()
+            .filter(|a| !is_request_entry(a))
+            .collect();
+        w("audit", format!("{audit:?}"));
         w("disasters", format!("{:?}", st.fm_disasters().unwrap()));
         w("fm", format!("{:?}", st.fm_requests(None, None).unwrap()));
         let from = chrono::NaiveDate::from_ymd_opt(1900, 1, 1).unwrap();
