@@ -43,6 +43,17 @@ enum Command {
         /// Days to keep a 被保険者資格申立書 after its claim was paid.
         #[arg(long, default_value_t = 0)]
         declaration_grace_days: u32,
+        /// Serve HTTPS (TLS 1.3 only) with this PEM certificate chain.
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The PEM private key of --tls-cert.
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// Require client certificates issued by this PEM CA; an
+        /// institution's token then works only on a connection whose
+        /// certificate CN is its 医療機関コード.
+        #[arg(long, requires = "tls_cert")]
+        client_ca: Option<PathBuf>,
     },
     /// Create a fresh demo database (generated population + one person per
     /// case of the notice), print tokens and example requests, and serve it.
@@ -464,24 +475,44 @@ fn spawn_purge(store: Arc<dyn Store>, grace_days: u32) {
 /// Serves the API on a Tokio runtime of its own. The store is synchronous
 /// and is only ever called from blocking threads (`onshi_web::blocking`), so
 /// everything before this point runs outside any runtime.
-fn serve(store: Arc<dyn Store>, listen: SocketAddr, grace_days: u32) -> Result<(), Failure> {
+fn serve(
+    store: Arc<dyn Store>,
+    listen: SocketAddr,
+    grace_days: u32,
+    tls: Option<onshi_web::tls::TlsFiles>,
+) -> Result<(), Failure> {
+    let tls_failure = |e: onshi_web::tls::TlsError| Failure {
+        code: "tls".into(),
+        message: e.to_string(),
+    };
+    // Bad certificate files fail before anything listens.
+    if let Some(files) = &tls {
+        onshi_web::tls::server_config(files).map_err(tls_failure)?;
+    }
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
         spawn_purge(store.clone(), grace_days);
         let listener = tokio::net::TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;
+        let scheme = if tls.is_some() { "https" } else { "http" };
         // A server must not die because whoever started it stopped reading
         // its output (println! panics on a closed pipe): write, ignore.
         let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "onshi listening on http://{addr}");
-        let _ = writeln!(out, "ONSHI_URL=http://{addr}");
+        let _ = writeln!(out, "onshi listening on {scheme}://{addr}");
+        let _ = writeln!(out, "ONSHI_URL={scheme}://{addr}");
         let _ = writeln!(
             out,
-            "web UI (日本語): http://{addr}/ui/  (log in with a token)"
+            "web UI (日本語): {scheme}://{addr}/ui/  (log in with a token)"
         );
         let _ = out.flush();
         drop(out);
-        onshi_web::serve(listener, onshi_web::AppState::new(store)).await?;
+        let state = onshi_web::AppState::new(store);
+        match tls {
+            None => onshi_web::serve(listener, state).await?,
+            Some(files) => onshi_web::tls::serve_tls(listener.into_std()?, state, &files)
+                .await
+                .map_err(tls_failure)?,
+        }
         Ok::<(), Failure>(())
     })
 }
@@ -550,10 +581,20 @@ fn run(cli: Cli) -> Result<(), Failure> {
             db_read,
             listen,
             declaration_grace_days,
+            tls_cert,
+            tls_key,
+            client_ca,
         } => serve(
             open_with(&db, db_read.as_deref())?,
             listen,
             declaration_grace_days,
+            tls_cert
+                .zip(tls_key)
+                .map(|(cert, key)| onshi_web::tls::TlsFiles {
+                    cert,
+                    key,
+                    client_ca,
+                }),
         ),
         Command::Clinic {
             action:
@@ -1096,7 +1137,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 "  curl -s -H \"Authorization: Bearer $ONSHI_TOKEN_INSTITUTION\" \"$ONSHI_URL/api/v1/checks?date={today}\""
             );
             println!("  curl -s $ONSHI_URL/api/v1/openapi.json");
-            serve(store, listen, 0)
+            serve(store, listen, 0, None)
         }
     }
 }

@@ -967,3 +967,25 @@ async fn audit_verify_finds_what_was_cut_or_edited() {
         "{err}{out}"
     );
 }
+
+/// `serve --tls-cert` with files that are not a certificate and key fails
+/// before it listens, naming the file (the handshake itself: onshi-web's
+/// tests/tls.rs).
+#[test]
+fn serve_refuses_unreadable_tls_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = dir.path().join("server.pem");
+    std::fs::write(&cert, "not a certificate").unwrap();
+    let out = onshi()
+        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+        .arg(dir.path().join("s.sqlite"))
+        .arg("--tls-cert")
+        .arg(&cert)
+        .arg("--tls-key")
+        .arg(dir.path().join("missing.key"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("error[tls]") && err.contains("server.pem"), "{err}");
+}

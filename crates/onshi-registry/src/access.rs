@@ -45,6 +45,29 @@ impl AccessSlot {
     }
 }
 
+/// The client certificate a request's TLS connection presented, when the
+/// server requires one (`onshi serve --client-ca`). An institution's bearer
+/// token must belong to the institution the certificate names (MHLW 安全管理
+/// ガイドライン 6.0: TLS 1.3 with client-certificate authentication; ASVS 5.0
+/// 12.1.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientCertificate {
+    /// The subject's common name: an institution's 医療機関コード.
+    pub common_name: Option<String>,
+}
+
+impl ClientCertificate {
+    /// Whether `caller` may use a connection made with this certificate:
+    /// an institution only with its own code; other roles with any
+    /// certificate the CA issued.
+    pub fn admits(&self, caller: &Caller) -> bool {
+        match caller {
+            Caller::Institution(code) => self.common_name.as_deref() == Some(code.as_str()),
+            _ => true,
+        }
+    }
+}
+
 /// How the audit log names a caller: `institution:<医療機関コード>`,
 /// `insurer:<保険者番号>`, `payer`, `operator`, `patient:<card serial>`.
 pub fn actor(caller: &Caller) -> String {

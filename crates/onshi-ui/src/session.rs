@@ -199,6 +199,14 @@ impl FromRequestParts<UiState> for Session {
         if let Some(slot) = parts.extensions.get::<onshi_registry::access::AccessSlot>() {
             slot.caller(&session.caller);
         }
+        // Over mutual TLS, an institution only on its own certificate.
+        if let Some(Some(cert)) = parts
+            .extensions
+            .get::<Option<onshi_registry::access::ClientCertificate>>()
+            && !cert.admits(&session.caller)
+        {
+            return Err(UiError::Forbidden);
+        }
         Ok(session)
     }
 }

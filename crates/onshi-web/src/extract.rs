@@ -6,12 +6,25 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use onshi_registry::access::AccessSlot;
+use onshi_registry::access::{AccessSlot, ClientCertificate};
 use onshi_registry::{Caller, RegistryError, auth};
 use serde::de::DeserializeOwned;
 
 use crate::AppState;
 use crate::error::ApiError;
+
+/// Refuses an institution's token on a TLS connection whose client
+/// certificate names another institution ([`crate::tls`]).
+pub(crate) fn client_certificate_admits(parts: &Parts, caller: &Caller) -> Result<(), ApiError> {
+    match parts.extensions.get::<Option<ClientCertificate>>() {
+        Some(Some(cert)) if !cert.admits(caller) => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "client_certificate_mismatch",
+            "クライアント証明書の医療機関コードがトークンの医療機関と一致しません",
+        )),
+        _ => Ok(()),
+    }
+}
 
 /// The authenticated caller, from `Authorization: Bearer …`.
 pub struct Auth(pub Caller);
@@ -32,14 +45,15 @@ impl FromRequestParts<AppState> for Auth {
             return Err(RegistryError::Unauthorized.into());
         }
         let hash = auth::token_hash(&token);
-        let note = |caller: &Caller| {
+        let admit = |caller: Caller| {
             if let Some(slot) = parts.extensions.get::<AccessSlot>() {
-                slot.caller(caller);
+                slot.caller(&caller);
             }
+            client_certificate_admits(parts, &caller)?;
+            Ok(Auth(caller))
         };
         if let Some(caller) = state.tokens.get(&hash) {
-            note(&caller);
-            return Ok(Auth(caller));
+            return admit(caller);
         }
         let store = state.store.clone();
         let caller =
@@ -53,8 +67,7 @@ impl FromRequestParts<AppState> for Auth {
                     )
                 })??;
         state.tokens.put(hash, caller.clone());
-        note(&caller);
-        Ok(Auth(caller))
+        admit(caller)
     }
 }
 

@@ -23,6 +23,7 @@ pub mod failure_mode_api;
 pub mod insurer_api;
 pub mod oqs_api;
 pub mod payer_api;
+pub mod tls;
 pub mod token_cache;
 
 use std::sync::Arc;
