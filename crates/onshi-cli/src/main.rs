@@ -517,6 +517,51 @@ fn serve(
     })
 }
 
+/// Replaces the directory `out` by one holding `files`, in one step: a run
+/// killed at any point leaves `out` as it was (absent, or the previous
+/// run's whole output) or as this run's whole output, never a mix
+/// (issue 10, crash safety). The files are written and synced in a staging
+/// directory beside `out`, which is then swapped with `out` atomically
+/// (`renameat2(RENAME_EXCHANGE)`), or renamed to it when there is none. A
+/// staging directory a killed run left behind is removed by the next run;
+/// two runs into the same `out` at once are not supported.
+fn replace_dir(out: &Path, files: &[(&str, &[u8])]) -> std::io::Result<()> {
+    use rustix::fs::{CWD, RenameFlags, renameat_with};
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = out
+        .file_name()
+        .ok_or_else(|| std::io::Error::other(format!("{}: not a directory name", out.display())))?
+        .to_string_lossy()
+        .into_owned();
+    std::fs::create_dir_all(&parent)?;
+    let stale = format!(".{name}.partial-");
+    for entry in std::fs::read_dir(&parent)? {
+        let entry = entry?;
+        if entry.file_name().to_string_lossy().starts_with(&stale) {
+            std::fs::remove_dir_all(entry.path())?;
+        }
+    }
+    let staging = parent.join(format!("{stale}{}", std::process::id()));
+    std::fs::create_dir(&staging)?;
+    for (file, bytes) in files {
+        let mut f = std::fs::File::create(staging.join(file))?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    std::fs::File::open(&staging)?.sync_all()?;
+    if out.is_dir() {
+        renameat_with(CWD, &staging, CWD, out, RenameFlags::EXCHANGE)?;
+        // The staging name now holds the previous output.
+        std::fs::remove_dir_all(&staging)?;
+    } else {
+        std::fs::rename(&staging, out)?;
+    }
+    std::fs::File::open(&parent)?.sync_all()
+}
+
 /// The id of the institution's latest check (0 when none).
 fn latest_check_id(store: &dyn Store, inst: &InstitutionCode) -> Result<i64, Failure> {
     let mut last = 0;
@@ -894,24 +939,25 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 reference_months,
             };
             let outcome = onshi_payer::run::run(store.as_ref(), as_of, input, policy)?;
-            std::fs::create_dir_all(&out)?;
             let report: String = outcome
                 .report
                 .iter()
                 .filter_map(|r| serde_json::to_string(r).ok())
                 .map(|l| l + "\n")
                 .collect();
-            std::fs::write(out.join("report.jsonl"), report)?;
-            std::fs::write(
-                out.join("bills.json"),
-                serde_json::to_string_pretty(&outcome.bills).unwrap_or_default(),
-            )?;
-            std::fs::write(
-                out.join("ratio_differences.json"),
-                serde_json::to_string_pretty(&outcome.ratio_differences).unwrap_or_default(),
-            )?;
             let summary = serde_json::to_string_pretty(&outcome.summary).unwrap_or_default();
-            std::fs::write(out.join("summary.json"), &summary)?;
+            let bills = serde_json::to_string_pretty(&outcome.bills).unwrap_or_default();
+            let differences =
+                serde_json::to_string_pretty(&outcome.ratio_differences).unwrap_or_default();
+            replace_dir(
+                &out,
+                &[
+                    ("report.jsonl", report.as_bytes()),
+                    ("bills.json", bills.as_bytes()),
+                    ("ratio_differences.json", differences.as_bytes()),
+                    ("summary.json", summary.as_bytes()),
+                ],
+            )?;
             println!("{summary}");
             Ok(())
         }
