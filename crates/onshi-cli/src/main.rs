@@ -1263,10 +1263,18 @@ fn expected_heads(path: &Path) -> Result<Vec<onshi_store::chain::Head>, Failure>
 }
 
 fn main() -> ExitCode {
+    let mut filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into());
+    // tokio-postgres logs every statement's parameters at debug level: names
+    // and addresses must never reach a log (issue 10, privacy), whatever
+    // RUST_LOG asks for.
+    for quiet in ["tokio_postgres=info", "postgres=info"] {
+        if let Ok(d) = quiet.parse() {
+            filter = filter.add_directive(d);
+        }
+    }
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
+        .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
     match run(Cli::parse()) {

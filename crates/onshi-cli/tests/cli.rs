@@ -924,3 +924,249 @@ fn serve_refuses_unreadable_tls_files() {
         "{err}"
     );
 }
+
+/// Whether 12 digits are a valid 個人番号 (My Number): the check digit of
+/// 行政手続における特定の個人を識別するための番号の利用等に関する法律施行令 §8.
+fn my_number_valid(d: &[u8; 12]) -> bool {
+    let sum: u32 = (1..=11)
+        .map(|n| {
+            let p = u32::from(d[11 - n] - b'0');
+            let q = if n <= 6 { n as u32 + 1 } else { n as u32 - 5 };
+            p * q
+        })
+        .sum();
+    let r = sum % 11;
+    let check = if r <= 1 { 0 } else { 11 - r };
+    u32::from(d[11] - b'0') == check
+}
+
+/// Every run of exactly 12 digits in `text` that is a valid My Number.
+fn my_numbers_in(text: &str) -> Vec<String> {
+    let b = text.as_bytes();
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if !b[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i - start == 12 {
+            let run: [u8; 12] = b[start..i].try_into().unwrap();
+            if my_number_valid(&run) {
+                found.push(text[start..i].to_owned());
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn the_my_number_scanner_finds_valid_numbers_only() {
+    // 12345678901 + its check digit 8; a wrong check digit, 11 and 13 digits.
+    assert!(my_number_valid(b"123456789018"));
+    assert_eq!(my_numbers_in("x 123456789018 y"), vec!["123456789018"]);
+    assert!(my_numbers_in("123456789019 12345678901 1234567890180").is_empty());
+}
+
+/// Privacy (issue 10, item 7): a served day that carries names, kana,
+/// addresses and dates of birth in requests and answers, logged at debug
+/// level, leaves none of them in the log, and no My Number anywhere (the log,
+/// the answers, the schema). The audit log holds ids, routes and codes only.
+#[tokio::test]
+async fn logs_hold_no_names_addresses_or_my_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("privacy.sqlite");
+    let log_path = dir.path().join("serve.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut child = onshi()
+        .args([
+            "demo",
+            "--persons",
+            "200",
+            "--today",
+            "2026-11-25",
+            "--listen",
+            "127.0.0.1:0",
+            "--db",
+        ])
+        .arg(&db)
+        .env("RUST_LOG", "debug")
+        .stdout(Stdio::piped())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let out = child.stdout.take().unwrap();
+    let server = Running(child);
+    let mut vars = Vec::new();
+    let mut lines = BufReader::new(out).lines();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some((k, v)) = line.split_once('=')
+            && k.starts_with("ONSHI_")
+        {
+            vars.push((
+                k.to_owned(),
+                v.split_whitespace().next().unwrap_or_default().to_owned(),
+            ));
+            if k == "ONSHI_URL" {
+                break;
+            }
+        }
+    }
+    std::thread::spawn(move || lines.for_each(drop));
+    let url = var(&vars, "ONSHI_URL").to_owned();
+    let http = reqwest::Client::new();
+    let mut answers = String::new();
+    let mut call = async |method: reqwest::Method,
+                          path: &str,
+                          token: &str,
+                          body: Option<Value>,
+                          key: Option<&str>| {
+        let mut r = http
+            .request(method, format!("{url}{path}"))
+            .bearer_auth(token);
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        if let Some(k) = key {
+            r = r.header("idempotency-key", k);
+        }
+        let resp = r.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        answers.push_str(&text);
+        (
+            status,
+            serde_json::from_str::<Value>(&text).unwrap_or(Value::Null),
+        )
+    };
+    let clinic = var(&vars, "ONSHI_TOKEN_INSTITUTION").to_owned();
+    let insurer = var(&vars, "ONSHI_TOKEN_INSURER").to_owned();
+    let patient = var(&vars, "ONSHI_TOKEN_PATIENT").to_owned();
+    use reqwest::Method;
+
+    let (status, check) = call(Method::POST, "/api/v1/checks", &clinic,
+        Some(json!({"reference": "card", "certificate_serial": "DEMO-VALID", "checked_on": "2026-11-25"})), None).await;
+    assert_eq!(status, 200, "{check}");
+    let (status, me) = call(
+        Method::GET,
+        "/api/v1/me?date=2026-11-25",
+        &patient,
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{me}");
+    let (status, visit) = call(Method::POST, "/api/v1/visits", &clinic,
+        Some(json!({"visited_on": "2026-11-25", "patient_key": "P-PRIV", "failure": {"kind": "power_outage"}})), None).await;
+    assert_eq!(status, 201, "{visit}");
+    let declaration = json!({
+        "has_valid_card": true, "insurance_type": "shaho", "insurer_name": "全国健康保険協会東京支部",
+        "employer": "株式会社みどり商事", "card_issued": "within_month", "ratio": "3割",
+        "name": "鈴木 一郎", "kana": "スズキ イチロウ", "birth_date": "平成16年5月9日", "sex": "male",
+        "address": "東京都世田谷区三軒茶屋1丁目1番1号", "declared_on": "2026-11-25",
+        "signature": "鈴木 一郎", "phone": "090-0000-1234",
+    });
+    let path = format!("/api/v1/visits/{}/declaration", visit["id"]);
+    let (status, d) = call(Method::PUT, &path, &clinic, Some(declaration.clone()), None).await;
+    assert_eq!(status, 200, "{d}");
+    // Refusals that carry the same data: a bad date of birth, a bad kana.
+    let mut bad = declaration.clone();
+    bad["birth_date"] = json!("平成99年13月1日");
+    call(Method::PUT, &path, &clinic, Some(bad), None).await;
+    let registration = json!({
+        "person_ref": "R-NONE", "name": "鈴木 一郎", "kana": "スズキ イチロウ", "birth_date": "1990-01-01",
+        "sex": "male", "address": "東京都世田谷区三軒茶屋1丁目1番1号", "insurer_number": "01130012",
+        "insured_symbol": "5001", "insured_number": "77001", "insured_branch": "00", "relation": "insured",
+        "acquired_on": "2026-11-01",
+    });
+    call(
+        Method::POST,
+        "/api/v1/insurer/qualifications",
+        &insurer,
+        Some(registration.clone()),
+        Some("priv-1"),
+    )
+    .await;
+    let mut bad = registration;
+    bad["kana"] = json!("suzuki 一郎");
+    let (status, e) = call(
+        Method::POST,
+        "/api/v1/insurer/qualifications",
+        &insurer,
+        Some(bad),
+        Some("priv-2"),
+    )
+    .await;
+    assert_eq!(status, 400, "{e}");
+    drop(server);
+
+    let text = std::fs::read_to_string(&log_path).unwrap();
+    assert!(
+        text.contains("request refused"),
+        "the refusals are logged: {text}"
+    );
+    let mut personal: Vec<String> = vec![
+        "鈴木".into(),
+        "一郎".into(),
+        "スズキ".into(),
+        "イチロウ".into(),
+        "三軒茶屋".into(),
+        "世田谷".into(),
+        "みどり商事".into(),
+        "090-0000-1234".into(),
+        "平成16年5月9日".into(),
+        "suzuki".into(),
+    ];
+    for field in ["name", "kana", "address"] {
+        if let Some(v) = me[field].as_str() {
+            personal.push(v.to_owned());
+            personal.extend(v.split_whitespace().map(str::to_owned));
+        }
+    }
+    assert!(personal.len() > 10, "{me}");
+    for p in &personal {
+        assert!(!text.contains(p.as_str()), "the log holds {p:?}");
+    }
+    assert_eq!(my_numbers_in(&text), Vec::<String>::new(), "the log");
+    assert_eq!(my_numbers_in(&answers), Vec::<String>::new(), "the answers");
+
+    // The audit log: who, what, which record; no names or addresses.
+    let c = rusqlite::Connection::open(&db).unwrap();
+    let audit: Vec<String> = c
+        .prepare("SELECT actor || ' ' || action || ' ' || coalesce(detail, '') FROM audit_log")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(audit.len() >= 5, "{audit:?}");
+    for p in &personal {
+        assert!(
+            !audit.iter().any(|a| a.contains(p.as_str())),
+            "the audit log holds {p:?}"
+        );
+    }
+    // No column anywhere is named for a My Number.
+    let columns: Vec<String> = c
+        .prepare("SELECT m.name || '.' || p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p WHERE m.type = 'table'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(columns.len() > 50, "{columns:?}");
+    for col in &columns {
+        let l = col.to_lowercase();
+        assert!(
+            !["my_number", "mynumber", "individual_number", "kojin"]
+                .iter()
+                .any(|k| l.contains(k)),
+            "{col}"
+        );
+    }
+}
