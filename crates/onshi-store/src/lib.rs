@@ -13,9 +13,11 @@
 //! - a write method is one transaction: it is applied whole or not at all;
 //! - every value read back is parsed into its `onshi-core` type again, so a
 //!   corrupt row surfaces as [`StoreError::Corrupt`], never as a bad value;
-//! - no method reads the clock: timestamps come from the caller.
+//! - no method reads the clock: timestamps come from the caller;
+//! - the audit log and the check history are append-only and hash-chained
+//!   ([`chain`]); [`chain::verify`] finds an edited, deleted or inserted entry.
 //!
-//! May depend on: onshi-core, rusqlite/postgres/r2d2, serde. Not on any
+//! May depend on: onshi-core, rusqlite/postgres/r2d2, serde, sha2. Not on any
 //! service crate.
 
 pub mod chain;

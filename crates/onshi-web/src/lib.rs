@@ -9,10 +9,14 @@
 //!   with a stable `code` and a Japanese `message` ([`error::ApiError`]);
 //! - a request that fails to parse never reaches the store;
 //! - an institution only ever sees its own check history (the tenant comes
-//!   from the token, never from the request).
+//!   from the token, never from the request);
+//! - every request that reaches a route leaves one hash-chained audit entry
+//!   ([`audit`]), or its row in the check history for a check;
+//! - over HTTPS only TLS 1.3 is spoken, and with client certificates an
+//!   institution's token works only on its own certificate ([`tls`]).
 //!
 //! May depend on: onshi-core, onshi-store, onshi-registry, axum, tower-http,
-//! utoipa. Not on the CLI.
+//! utoipa, rustls (ring) and axum-server. Not on the CLI.
 
 pub mod api;
 pub mod audit;
