@@ -275,7 +275,8 @@ fn payer_run_killed_anywhere_leaves_no_half_output() {
     let mut rng = rng();
     let mut interrupted = 0;
     let mut ever_written = false;
-    for t in 0..trials() {
+    let n = trials();
+    for t in 0..n {
         let after = full.mul_f64(rng.random_range(0.0..1.2));
         if kill_after(&mut run(&out), after) {
             interrupted += 1;
@@ -287,6 +288,7 @@ fn payer_run_killed_anywhere_leaves_no_half_output() {
             assert!(!ever_written, "trial {t}: a complete output was lost");
         }
     }
+    eprintln!("{n} trials: {interrupted} killed while running");
     assert!(interrupted > 0, "no trial was killed while running");
     // Run to the end: the output is whole and no staging directory is left.
     ok(&mut run(&out));
