@@ -30,11 +30,16 @@ fn start(cmd: &mut Command) -> (Running, Vec<(String, String)>) {
 
 /// As [`start`], up to the line `KEY=…`.
 fn start_until(cmd: &mut Command, until: &str) -> (Running, Vec<(String, String)>) {
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    spawn_until(cmd, until, Stdio::null())
+}
+
+/// As [`start`], with the server's log (stderr) going to `log`.
+fn start_logged(cmd: &mut Command, log: std::fs::File) -> (Running, Vec<(String, String)>) {
+    spawn_until(cmd, "ONSHI_URL", Stdio::from(log))
+}
+
+fn spawn_until(cmd: &mut Command, until: &str, stderr: Stdio) -> (Running, Vec<(String, String)>) {
+    let mut child = cmd.stdout(Stdio::piped()).stderr(stderr).spawn().unwrap();
     let out = child.stdout.take().unwrap();
     let running = Running(child);
     let mut vars = Vec::new();
@@ -54,6 +59,23 @@ fn start_until(cmd: &mut Command, until: &str) -> (Running, Vec<(String, String)
     // Keep reading what it prints next, as a terminal would.
     std::thread::spawn(move || lines.for_each(drop));
     (running, vars)
+}
+
+/// `onshi demo` of `persons` on `db`, dated 2026-11-25, on a free port.
+fn demo(db: &std::path::Path, persons: &str) -> Command {
+    let mut c = onshi();
+    c.args([
+        "demo",
+        "--persons",
+        persons,
+        "--today",
+        "2026-11-25",
+        "--listen",
+        "127.0.0.1:0",
+        "--db",
+    ])
+    .arg(db);
+    c
 }
 
 fn var<'a>(vars: &'a [(String, String)], k: &str) -> &'a str {
@@ -773,20 +795,7 @@ async fn audit_verify_finds_what_was_cut_or_edited() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("audit.sqlite");
     {
-        let (_server, vars) = start(
-            onshi()
-                .args([
-                    "demo",
-                    "--persons",
-                    "200",
-                    "--today",
-                    "2026-11-25",
-                    "--listen",
-                    "127.0.0.1:0",
-                    "--db",
-                ])
-                .arg(&db),
-        );
+        let (_server, vars) = start(&mut demo(&db, "200"));
         let url = var(&vars, "ONSHI_URL");
         let token = var(&vars, "ONSHI_TOKEN_INSTITUTION");
         let http = reqwest::Client::new();
@@ -982,42 +991,7 @@ async fn logs_hold_no_names_addresses_or_my_numbers() {
     let db = dir.path().join("privacy.sqlite");
     let log_path = dir.path().join("serve.log");
     let log = std::fs::File::create(&log_path).unwrap();
-    let mut child = onshi()
-        .args([
-            "demo",
-            "--persons",
-            "200",
-            "--today",
-            "2026-11-25",
-            "--listen",
-            "127.0.0.1:0",
-            "--db",
-        ])
-        .arg(&db)
-        .env("RUST_LOG", "debug")
-        .stdout(Stdio::piped())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    let out = child.stdout.take().unwrap();
-    let server = Running(child);
-    let mut vars = Vec::new();
-    let mut lines = BufReader::new(out).lines();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        if let Some((k, v)) = line.split_once('=')
-            && k.starts_with("ONSHI_")
-        {
-            vars.push((
-                k.to_owned(),
-                v.split_whitespace().next().unwrap_or_default().to_owned(),
-            ));
-            if k == "ONSHI_URL" {
-                break;
-            }
-        }
-    }
-    std::thread::spawn(move || lines.for_each(drop));
+    let (server, vars) = start_logged(demo(&db, "200").env("RUST_LOG", "debug"), log);
     let url = var(&vars, "ONSHI_URL").to_owned();
     let http = reqwest::Client::new();
     let mut answers = String::new();
