@@ -553,9 +553,24 @@ fn replace_dir(out: &Path, files: &[(&str, &[u8])]) -> std::io::Result<()> {
     }
     std::fs::File::open(&staging)?.sync_all()?;
     if out.is_dir() {
-        renameat_with(CWD, &staging, CWD, out, RenameFlags::EXCHANGE)?;
-        // The staging name now holds the previous output.
-        std::fs::remove_dir_all(&staging)?;
+        match renameat_with(CWD, &staging, CWD, out, RenameFlags::EXCHANGE) {
+            Ok(()) => {}
+            // A filesystem without RENAME_EXCHANGE: move the old output
+            // aside, then the new one in (a kill between the two leaves
+            // the old output whole beside `out`, and no half of either).
+            Err(rustix::io::Errno::INVAL | rustix::io::Errno::NOSYS) => {
+                let aside = parent.join(format!("{stale}old-{}", std::process::id()));
+                std::fs::rename(out, &aside)?;
+                std::fs::rename(&staging, out)?;
+                std::fs::rename(&aside, &staging)?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+        // The staging name now holds the previous output: the new one is in
+        // place whatever happens to this clean-up.
+        if let Err(e) = std::fs::remove_dir_all(&staging) {
+            eprintln!("warning: {}: {e}", staging.display());
+        }
     } else {
         std::fs::rename(&staging, out)?;
     }
@@ -1046,19 +1061,40 @@ fn run(cli: Cli) -> Result<(), Failure> {
             action: AuditAction::Export { db, out },
         } => {
             let store = open(&db)?;
+            // The export holds the answers as sent (names, dates of birth):
+            // readable by its owner only.
             let sink: Box<dyn Write> = match &out {
-                Some(p) => Box::new(std::fs::File::create(p)?),
+                Some(p) => {
+                    use std::os::unix::fs::OpenOptionsExt;
+                    Box::new(
+                        std::fs::OpenOptions::new()
+                            .write(true)
+                            .create(true)
+                            .truncate(true)
+                            .mode(0o600)
+                            .open(p)?,
+                    )
+                }
                 None => Box::new(std::io::stdout().lock()),
             };
             let mut w = std::io::BufWriter::new(sink);
             let report = audit_export(store.as_ref(), &mut w)?;
             w.flush()?;
             eprintln!(
-                "exported {} entries ({} before the chain); heads on the last line",
-                report.verified + report.unchained,
-                report.unchained
+                "exported the logs ({} entries verified, {} from before the chain); heads on the last line",
+                report.verified, report.unchained
             );
-            Ok(())
+            if report.ok() {
+                Ok(())
+            } else {
+                Err(Failure {
+                    code: "audit_chain_broken".into(),
+                    message: format!(
+                        "書き出しましたが、監査ログの連鎖が壊れています（{}件）: 最後の行を確認してください",
+                        report.breaks.len()
+                    ),
+                })
+            }
         }
         Command::Token {
             action:
@@ -1263,20 +1299,26 @@ fn expected_heads(path: &Path) -> Result<Vec<onshi_store::chain::Head>, Failure>
 }
 
 fn main() -> ExitCode {
-    let mut filter =
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let filter =
         tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into());
     // tokio-postgres logs every statement's parameters at debug level: names
     // and addresses must never reach a log (issue 10, privacy), whatever
-    // RUST_LOG asks for.
-    for quiet in ["tokio_postgres=info", "postgres=info"] {
-        if let Ok(d) = quiet.parse() {
-            filter = filter.add_directive(d);
-        }
-    }
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+    // RUST_LOG asks for, even by a more specific directive.
+    let no_parameters = tracing_subscriber::filter::filter_fn(|m| {
+        let db = m.target().starts_with("tokio_postgres") || m.target().starts_with("postgres");
+        !(db && matches!(*m.level(), tracing::Level::DEBUG | tracing::Level::TRACE))
+    });
+    let _ = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_filter(filter)
+                .with_filter(no_parameters),
+        )
+        .try_init();
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {

@@ -837,7 +837,7 @@ async fn audit_verify_finds_what_was_cut_or_edited() {
     let (code, report, err) = verify(&[]);
     assert_eq!(code, Some(0), "{report}{err}");
     let report_json: Value = serde_json::from_str(&report).unwrap();
-    assert!(report_json["verified"].as_u64().unwrap() >= 5, "{report}");
+    assert!(report_json["verified"].as_u64().unwrap() >= 4, "{report}");
     let chains: Vec<&str> = report_json["heads"]
         .as_array()
         .unwrap()
@@ -871,7 +871,7 @@ async fn audit_verify_finds_what_was_cut_or_edited() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     let kinds = |k: &str| lines.iter().filter(|l| l["kind"] == k).count();
-    assert!(kinds("audit") >= 2 && kinds("check") >= 3, "{lines:?}");
+    assert!(kinds("audit") >= 1 && kinds("check") >= 3, "{lines:?}");
     let last = lines.last().unwrap();
     assert_eq!(
         (last["kind"].as_str(), &last["heads"]),
@@ -1142,5 +1142,38 @@ async fn logs_hold_no_names_addresses_or_my_numbers() {
                 .any(|k| l.contains(k)),
             "{col}"
         );
+    }
+}
+
+/// tokio-postgres logs each statement's parameters at debug level; no
+/// RUST_LOG, however specific, gets a person's name into onshi's log (on
+/// SQLite there is nothing to clamp, and the same holds).
+#[onshi_testkit::both]
+fn database_parameters_never_reach_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_at(dir.path(), "log.sqlite");
+    let fixture = dir.path().join("f.json");
+    std::fs::write(
+        &fixture,
+        json!({"persons": [{"person_ref": "R-LOG", "name": "記録 花子", "kana": "キロク ハナコ",
+               "birth_date": "1980-04-01", "sex": "female", "address": "東京都港区芝公園4-2-8"}]})
+        .to_string(),
+    )
+    .unwrap();
+    let out = onshi()
+        .args(["fixture", "load", "--db"])
+        .arg(&db)
+        .arg(&fixture)
+        .env(
+            "RUST_LOG",
+            "trace,tokio_postgres::query=trace,postgres=trace",
+        )
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert!(!log.contains("with parameters"), "{log}");
+    for p in ["記録", "花子", "キロク", "芝公園"] {
+        assert!(!log.contains(p), "the log holds {p}: {log}");
     }
 }

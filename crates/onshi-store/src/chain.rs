@@ -16,9 +16,11 @@
 //!   chain per institution costs nothing on the hot path: an institution's
 //!   checks are written one at a time already.
 //!
-//! Rows from before the chain existed (migration 5 / PostgreSQL 2) carry no
-//! hash and are counted as unchained; a row without a hash after a chained one
-//! is a break. A chain's tail can be cut without breaking a link, so
+//! Rows from before the chain existed carry no hash: migration 5 (PostgreSQL
+//! 2) records each table's last id at that moment (`chain_start`), rows up to
+//! it are counted as unchained, and any row after it without a hash is a
+//! break, so clearing the hashes does not pass. After a break the walk goes
+//! on from the stored hash, so every break is reported, not just the first. A chain's tail can be cut without breaking a link, so
 //! [`ChainReport`] gives each chain's head: a reviewer keeps the heads of an
 //! export and `onshi audit verify --expect` proves they are still there.
 //!
@@ -26,12 +28,12 @@
 //! transaction that holds the chain's lock, and the database refuses UPDATE
 //! and DELETE on both tables (triggers); the chain catches what gets past that.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::records::{AuditRow, CheckLink};
+use crate::records::{AuditRow, ChainStart, CheckLink};
 use crate::{FailureModeStore, RegistryStore, Result};
 
 /// The `prev_hash` of a chain's first entry.
@@ -109,7 +111,7 @@ pub struct ChainReport {
     pub verified: u64,
     /// Rows from before the chain existed.
     pub unchained: u64,
-    /// The first break of each broken chain.
+    /// Every break found, in the order walked (at most [`MAX_BREAKS`]).
     pub breaks: Vec<Break>,
     /// The head of every chain, audit log first, then institutions by code.
     pub heads: Vec<Head>,
@@ -121,54 +123,55 @@ impl ChainReport {
     }
 }
 
-/// One chain's state while walking it.
+/// The most breaks a report lists; a log rewritten wholesale stops here.
+pub const MAX_BREAKS: usize = 1_000;
+
+/// One chain's state while walking it: the last entry that carried a hash.
 #[derive(Default)]
 struct Walk {
     last: Option<(i64, String)>,
-    broken: bool,
 }
 
 impl Walk {
-    /// Takes the next entry: its id, stored `prev_hash` and `hash`, and the
-    /// hash recomputed from its fields over the stored `prev_hash`.
+    /// Takes the next entry: its id, stored `prev_hash` and `hash`, the
+    /// hash recomputed from its fields over the stored `prev_hash`, and
+    /// whether it is from before the chain.
     fn step(
         &mut self,
         chain: &str,
         id: i64,
         stored: (Option<&str>, Option<&str>),
         recompute: impl FnOnce(&str) -> String,
+        pre_chain: bool,
         report: &mut ChainReport,
     ) {
-        if self.broken {
-            return;
-        }
         let mut fail = |reason| {
-            report.breaks.push(Break {
-                chain: chain.to_owned(),
-                id,
-                reason,
-            });
+            if report.breaks.len() < MAX_BREAKS {
+                report.breaks.push(Break {
+                    chain: chain.to_owned(),
+                    id,
+                    reason,
+                });
+            }
         };
         let (Some(prev), Some(hash)) = stored else {
-            if self.last.is_some() {
-                fail("missing_hash");
-                self.broken = true;
-            } else {
+            if pre_chain {
                 report.unchained += 1;
+            } else {
+                fail("missing_hash");
             }
             return;
         };
         let expected_prev = self.last.as_ref().map_or(GENESIS, |(_, h)| h.as_str());
         if prev != expected_prev {
             fail("link_mismatch");
-            self.broken = true;
         } else if recompute(prev) != hash {
             fail("hash_mismatch");
-            self.broken = true;
         } else {
             report.verified += 1;
-            self.last = Some((id, hash.to_owned()));
         }
+        // Go on from what is stored, so a later break is found too.
+        self.last = Some((id, hash.to_owned()));
     }
 }
 
@@ -183,9 +186,11 @@ pub fn verify<S: RegistryStore + FailureModeStore + ?Sized>(
     expect: &[Head],
 ) -> Result<ChainReport> {
     let mut report = ChainReport::default();
+    let start: ChainStart = store.chain_start()?;
     // Hashes of the entries named by `expect`, as found.
     let mut seen: BTreeMap<(String, i64), String> = BTreeMap::new();
-    let wanted = |chain: &str, id: i64| expect.iter().any(|h| h.chain == chain && h.id == id);
+    let expected: BTreeSet<(&str, i64)> = expect.iter().map(|h| (h.chain.as_str(), h.id)).collect();
+    let wanted = |chain: &str, id: i64| expected.contains(&(chain, id));
 
     let mut audit = Walk::default();
     let mut after = 0;
@@ -204,6 +209,7 @@ pub fn verify<S: RegistryStore + FailureModeStore + ?Sized>(
                 e.id,
                 (e.prev_hash.as_deref(), e.hash.as_deref()),
                 |prev| audit_row_hash(e, prev),
+                e.id <= start.audit_log,
                 &mut report,
             );
         }
@@ -234,6 +240,7 @@ pub fn verify<S: RegistryStore + FailureModeStore + ?Sized>(
                 l.id,
                 (l.prev_hash.as_deref(), l.hash.as_deref()),
                 |prev| check_hash(l, prev),
+                l.id <= start.check_history,
                 &mut report,
             );
         }

@@ -357,6 +357,8 @@ pub trait FailureModeStore: Send + Sync {
         purpose: Option<&str>,
         detail: &serde_json::Value,
     ) -> Result<()>;
+    /// Where the hash chains begin ([`chain`]).
+    fn chain_start(&self) -> Result<ChainStart>;
     /// Audit entries after `after_id`, oldest first, at most `limit`.
     fn audit_entries(&self, after_id: i64, limit: u32) -> Result<Vec<AuditRow>>;
 }

@@ -261,6 +261,17 @@ ALTER TABLE audit_log ADD COLUMN hash TEXT;
 ALTER TABLE check_history ADD COLUMN prev_hash TEXT;
 ALTER TABLE check_history ADD COLUMN hash TEXT;
 CREATE INDEX check_history_inst_id ON check_history (institution_code, id);
+-- Rows up to these ids are from before the chain; any later row needs a hash.
+CREATE TABLE chain_start (
+    chain     TEXT PRIMARY KEY,
+    before_id INTEGER NOT NULL
+) STRICT;
+INSERT INTO chain_start SELECT 'audit_log', coalesce(max(id), 0) FROM audit_log;
+INSERT INTO chain_start SELECT 'check_history', coalesce(max(id), 0) FROM check_history;
+CREATE TRIGGER chain_start_no_update BEFORE UPDATE ON chain_start
+    BEGIN SELECT RAISE(ABORT, 'chain_start is append-only'); END;
+CREATE TRIGGER chain_start_no_delete BEFORE DELETE ON chain_start
+    BEGIN SELECT RAISE(ABORT, 'chain_start is append-only'); END;
 CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
     BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
 CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
@@ -539,6 +550,13 @@ ALTER TABLE audit_log ADD COLUMN hash TEXT COLLATE "C";
 ALTER TABLE check_history ADD COLUMN prev_hash TEXT COLLATE "C";
 ALTER TABLE check_history ADD COLUMN hash TEXT COLLATE "C";
 CREATE INDEX check_history_inst_id ON check_history (institution_code, id);
+-- Rows up to these ids are from before the chain; any later row needs a hash.
+CREATE TABLE chain_start (
+    chain     TEXT COLLATE "C" PRIMARY KEY,
+    before_id BIGINT NOT NULL
+);
+INSERT INTO chain_start SELECT 'audit_log', coalesce(max(id), 0) FROM audit_log;
+INSERT INTO chain_start SELECT 'check_history', coalesce(max(id), 0) FROM check_history;
 CREATE FUNCTION onshi_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     RAISE EXCEPTION '% is append-only', TG_TABLE_NAME;
@@ -546,6 +564,8 @@ END $$;
 CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit_log
     FOR EACH STATEMENT EXECUTE FUNCTION onshi_append_only();
 CREATE TRIGGER check_history_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON check_history
+    FOR EACH STATEMENT EXECUTE FUNCTION onshi_append_only();
+CREATE TRIGGER chain_start_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON chain_start
     FOR EACH STATEMENT EXECUTE FUNCTION onshi_append_only();
 "#,
 ];

@@ -451,6 +451,14 @@ pub struct AuditRow {
     pub hash: Option<String>,
 }
 
+/// Where the hash chains begin: the last id of each table when the chain
+/// was introduced (rows up to it carry no hash).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ChainStart {
+    pub audit_log: i64,
+    pub check_history: i64,
+}
+
 /// A check-history row as stored, for its hash chain ([`crate::chain`]):
 /// every column, dates as `YYYY-MM-DD`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

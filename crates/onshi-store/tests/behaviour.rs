@@ -416,9 +416,10 @@ both! {
 both! {
     /// The hash chains (issue 10, item 2): an intact log verifies; the
     /// database refuses UPDATE and DELETE; with those guards dropped, an
-    /// edited, deleted or inserted entry is found at its id, and a chain
-    /// rewritten from the edit on, or cut at its tail, is found by the heads
-    /// kept from before.
+    /// edited, deleted or inserted entry is found at its id, every break is
+    /// reported, a chain cut at its tail is found by the heads kept from
+    /// before, and clearing the hashes is not taken for rows from before the
+    /// chain.
     fn audit_and_check_chains_catch_tampering(s) {
         s.write_batch(&batch("C-1"), "t").unwrap();
         let other = InstitutionCode::parse("2711234567").unwrap();
@@ -508,6 +509,10 @@ both! {
         }), "{found:?}");
         // Without the kept heads a cut tail verifies: why they are kept.
         assert!(!chain::verify(&*s, &[]).unwrap().breaks.iter().any(|b| b.chain == b_head.chain));
+        // Clearing every hash does not make the log "from before the chain".
+        let found = broken("UPDATE audit_log SET hash = NULL, prev_hash = NULL");
+        let missing = found.iter().filter(|b| b.chain == "audit_log" && b.reason == "missing_hash").count();
+        assert_eq!(missing, log.len(), "{found:?}");
     }
 }
 

@@ -13,14 +13,17 @@
 //! the route and the actor and nothing of the request's body.
 //!
 //! Exempt: the health check, the OpenAPI document, the style sheet and the
-//! login page (nothing of a person's); requests to no route, unless someone
-//! authenticated (so probing unknown paths with a token is kept); and a card
-//! or number check whose row is in the check history, which is chained itself.
+//! login page (nothing of a person's); requests to no route; a card or number
+//! check whose row is in the check history, which is chained itself; and a
+//! request refused because nobody authenticated (401): it is logged by
+//! tracing like every refusal, but not kept, so that anyone on the network
+//! cannot grow the append-only log (or hold its lock) at will.
 //!
 //! When the entry cannot be written, a read fails closed (503
-//! `audit_unavailable`: nothing is shown that is not logged); a write has
-//! already committed, so its answer stands and the failure is logged as an
-//! error, to be reconciled from the tables' own timestamps.
+//! `audit_unavailable`: nothing is shown that is not logged). Reads are GET
+//! and HEAD, and the POSTs in [`READ_POSTS`] that only compute an answer. A
+//! write has already committed, so its answer stands and the failure is
+//! logged as an error, to be reconciled from the tables' own timestamps.
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{Method, StatusCode};
@@ -40,6 +43,10 @@ const EXEMPT: &[&str] = &[
     "/",
     "/ui",
 ];
+
+/// POST routes that write nothing and answer with persons' data: they fail
+/// closed like a GET.
+pub const READ_POSTS: &[&str] = &["/api/v1/payer/runs", "/ui/payer/runs"];
 
 /// Why a route's data is used, as the audit log says it.
 pub fn purpose(route: &str) -> &'static str {
@@ -106,6 +113,9 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
             "request refused"
         );
     }
+    if note.actor.is_none() && status == StatusCode::UNAUTHORIZED {
+        return response;
+    }
     let detail = serde_json::json!({
         "path": path,
         "status": status.as_u16(),
@@ -126,7 +136,10 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
                 _ => "audit task failed".to_owned(),
             };
             tracing::error!(error = %error, route = %route, "audit entry not written");
-            if method == Method::GET || method == Method::HEAD {
+            if method == Method::GET
+                || method == Method::HEAD
+                || READ_POSTS.contains(&route.as_str())
+            {
                 ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "audit_unavailable",

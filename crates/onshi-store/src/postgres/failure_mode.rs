@@ -326,6 +326,23 @@ impl FailureModeStore for PgStore {
         Ok(())
     }
 
+    fn chain_start(&self) -> Result<ChainStart> {
+        let mut start = ChainStart::default();
+        for r in self
+            .conn()?
+            .query("SELECT chain, before_id FROM chain_start", &[])
+            .db()?
+        {
+            let (chain, id): (String, i64) = (col(&r, 0)?, col(&r, 1)?);
+            match chain.as_str() {
+                "audit_log" => start.audit_log = id,
+                "check_history" => start.check_history = id,
+                _ => {}
+            }
+        }
+        Ok(start)
+    }
+
     fn audit_entries(&self, after_id: i64, limit: u32) -> Result<Vec<AuditRow>> {
         self.conn()?
             .query(

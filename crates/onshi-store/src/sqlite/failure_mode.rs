@@ -296,6 +296,21 @@ impl FailureModeStore for SqliteStore {
         Ok(())
     }
 
+    fn chain_start(&self) -> Result<ChainStart> {
+        let c = self.conn()?;
+        let mut st = c.prepare_cached("SELECT chain, before_id FROM chain_start")?;
+        let mut start = ChainStart::default();
+        for row in st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
+            let (chain, id) = row?;
+            match chain.as_str() {
+                "audit_log" => start.audit_log = id,
+                "check_history" => start.check_history = id,
+                _ => {}
+            }
+        }
+        Ok(start)
+    }
+
     fn audit_entries(&self, after_id: i64, limit: u32) -> Result<Vec<AuditRow>> {
         let c = self.conn()?;
         let mut st = c.prepare_cached(
