@@ -517,6 +517,29 @@ fn serve(
     })
 }
 
+/// Appends a write made from the command line to the audit log (issue 10:
+/// every write is audited), as actor `cli:<login>`. It follows the write's
+/// own commit: a command killed in between leaves its write without the
+/// entry, which the write's own rows (their timestamps, the import's
+/// registrations) still show.
+fn cli_audit(
+    store: &dyn Store,
+    action: &str,
+    purpose: &str,
+    detail: serde_json::Value,
+) -> Result<(), Failure> {
+    let login = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    store.audit(
+        &now(),
+        &format!("cli:{login}"),
+        action,
+        None,
+        Some(purpose),
+        &detail,
+    )?;
+    Ok(())
+}
+
 /// Replaces the directory `out` by one holding `files`, in one step: a run
 /// killed at any point leaves `out` as it was (absent, or the previous
 /// run's whole output) or as this run's whole output, never a mix
@@ -846,6 +869,16 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let f = fixture::parse_fixture(&text)?;
             let store = open(&db)?;
             let c = fixture::load(store.as_ref(), &f, &now())?;
+            cli_audit(
+                store.as_ref(),
+                "fixture load",
+                "資格登録",
+                serde_json::json!({
+                    "file": file.display().to_string(),
+                    "persons": c.persons,
+                    "qualifications": c.qualifications,
+                }),
+            )?;
             println!(
                 "loaded {} insurers, {} institutions, {} persons, {} cards, {} qualifications",
                 c.insurers, c.institutions, c.persons, c.cards, c.qualifications
@@ -1027,6 +1060,18 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     message: "rejected rows: nothing was written".into(),
                 });
             }
+            if !dry_run {
+                cli_audit(
+                    store.as_ref(),
+                    "registry import",
+                    "資格登録",
+                    serde_json::json!({
+                        "insurer": insurer.to_string(),
+                        "file": file.display().to_string(),
+                        "registered": a.body.get("registered"),
+                    }),
+                )?;
+            }
             Ok(())
         }
         Command::Audit {
@@ -1109,10 +1154,15 @@ fn run(cli: Cli) -> Result<(), Failure> {
         } => {
             let caller = role_caller(role, institution, insurer, serial)?;
             let store = open(&db)?;
-            println!(
-                "{}",
-                auth::issue_token(store.as_ref(), &caller, &label, &now())?
-            );
+            let token = auth::issue_token(store.as_ref(), &caller, &label, &now())?;
+            // Whose token, never the token.
+            cli_audit(
+                store.as_ref(),
+                "token issue",
+                "運用管理",
+                serde_json::json!({"for": onshi_registry::access::actor(&caller), "label": label}),
+            )?;
+            println!("{token}");
             Ok(())
         }
         Command::Demo {

@@ -7,11 +7,13 @@
 //!   (never some), the database passes its integrity check and the audit
 //!   chains verify; the trial's import is then run to completion if it had
 //!   not committed. At the end every trial's rows are there exactly once.
-//! - Payer run (read-only on the database; its output is the product): the
-//!   output directory after a kill is absent or byte-identical to an
+//! - Payer run (read-only on the database; its output is the product): runs
+//!   alternate between two months of claims into one output directory, and
+//!   after each kill the directory is absent or byte-identical to one
 //!   uninterrupted run's, never a mix of two runs or a half-written file.
 //!
-//! Trials: `ONSHI_CRASH_TRIALS` (default 10 here, 100 for the nightly run,
+//! Trials: `ONSHI_CRASH_TRIALS` (default 10 here, 100 for the nightly run;
+//! the payer test runs three times as many,
 //! README "Longer runs"); the seed is printed and taken from
 //! `ONSHI_CRASH_SEED` to replay a failure.
 
@@ -222,20 +224,28 @@ fn payer_run_killed_anywhere_leaves_no_half_output() {
             "--db",
         ])
         .arg(&db));
-    let claims = dir.path().join("claims.jsonl");
-    ok(onshi()
-        .args([
-            "payer", "generate", "--month", "2026-10", "--claims", "3000", "--db",
-        ])
-        .arg(&db)
-        .arg("--out")
-        .arg(&claims));
-    let run = |out: &Path| {
+    // Two months of claims: runs alternate between them, so an output that
+    // mixes two runs' files differs from both whole outputs.
+    let claims: Vec<_> = (1..=2)
+        .map(|seed| {
+            let f = dir.path().join(format!("claims-{seed}.jsonl"));
+            ok(onshi()
+                .args([
+                    "payer", "generate", "--month", "2026-10", "--claims", "3000",
+                ])
+                .args(["--seed", &seed.to_string(), "--db"])
+                .arg(&db)
+                .arg("--out")
+                .arg(&f));
+            f
+        })
+        .collect();
+    let run = |input: &Path, out: &Path| {
         let mut c = onshi();
         c.args(["payer", "run", "--as-of", "2026-11-25", "--db"])
             .arg(&db)
             .arg("--claims")
-            .arg(&claims)
+            .arg(input)
             .arg("--out")
             .arg(out);
         c
@@ -246,15 +256,27 @@ fn payer_run_killed_anywhere_leaves_no_half_output() {
         "ratio_differences.json",
         "summary.json",
     ];
-    let reference = dir.path().join("reference");
-    let started = Instant::now();
-    ok(&mut run(&reference));
-    let full = started.elapsed();
-    let expected: Vec<Vec<u8>> = FILES
+    let mut full = Duration::ZERO;
+    let whole: Vec<Vec<Vec<u8>>> = claims
         .iter()
-        .map(|f| std::fs::read(reference.join(f)).unwrap())
+        .enumerate()
+        .map(|(i, input)| {
+            let reference = dir.path().join(format!("reference-{i}"));
+            let started = Instant::now();
+            ok(&mut run(input, &reference));
+            full = full.max(started.elapsed());
+            FILES
+                .iter()
+                .map(|f| std::fs::read(reference.join(f)).unwrap())
+                .collect()
+        })
         .collect();
-    let same_as_reference = |out: &Path| {
+    assert_ne!(
+        whole[0], whole[1],
+        "the two inputs must give different outputs"
+    );
+    // Which whole run's output `out` is, if it is one.
+    let which = |out: &Path| -> usize {
         let mut names: Vec<String> = std::fs::read_dir(out)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -263,36 +285,46 @@ fn payer_run_killed_anywhere_leaves_no_half_output() {
         let mut want: Vec<String> = FILES.iter().map(|s| s.to_string()).collect();
         want.sort();
         assert_eq!(names, want);
-        for (f, bytes) in FILES.iter().zip(&expected) {
-            assert!(
-                std::fs::read(out.join(f)).unwrap() == *bytes,
-                "{f} is not a whole run's"
-            );
-        }
+        let got: Vec<Vec<u8>> = FILES
+            .iter()
+            .map(|f| std::fs::read(out.join(f)).unwrap())
+            .collect();
+        whole
+            .iter()
+            .position(|w| *w == got)
+            .unwrap_or_else(|| panic!("{} is not one whole run's output", out.display()))
     };
 
     let out = dir.path().join("out");
     let mut rng = rng();
     let mut interrupted = 0;
     let mut ever_written = false;
-    let n = trials();
+    // A payer trial is cheap: three times as many.
+    let n = 3 * trials();
     for t in 0..n {
-        let after = full.mul_f64(rng.random_range(0.0..1.2));
-        if kill_after(&mut run(&out), after) {
+        // Most kills near the end, where the files are written; some anywhere.
+        let at = if t % 4 == 0 {
+            rng.random_range(0.0..1.2)
+        } else {
+            rng.random_range(0.85..1.05)
+        };
+        let after = full.mul_f64(at);
+        if kill_after(&mut run(&claims[t % 2], &out), after) {
             interrupted += 1;
         }
         if out.exists() {
             ever_written = true;
-            same_as_reference(&out);
+            which(&out);
         } else {
             assert!(!ever_written, "trial {t}: a complete output was lost");
         }
     }
     eprintln!("{n} trials: {interrupted} killed while running");
     assert!(interrupted > 0, "no trial was killed while running");
-    // Run to the end: the output is whole and no staging directory is left.
-    ok(&mut run(&out));
-    same_as_reference(&out);
+    // Run to the end: the output is that run's, whole, and no staging
+    // directory is left.
+    ok(&mut run(&claims[1], &out));
+    assert_eq!(which(&out), 1);
     let leftovers: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
