@@ -68,6 +68,12 @@ impl ClientCertificate {
     }
 }
 
+/// The stable code of a refused request, carried on the response for the
+/// audit layer, which logs every refusal by it (the JSON API's error code;
+/// the web UI's own codes for its pages).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusalCode(pub String);
+
 /// How the audit log names a caller: `institution:<医療機関コード>`,
 /// `insurer:<保険者番号>`, `payer`, `operator`, `patient:<card serial>`.
 pub fn actor(caller: &Caller) -> String {

@@ -87,10 +87,24 @@ impl From<onshi_clinic::visit::ClinicError> for UiError {
 
 impl IntoResponse for UiError {
     fn into_response(self) -> Response {
+        // For the audit layer, which logs every refusal by its code.
+        let code = onshi_registry::access::RefusalCode(
+            match &self {
+                UiError::LoginRequired => "login_required",
+                UiError::Forbidden => "forbidden",
+                UiError::Csrf => "csrf",
+                UiError::NotFound => "not_found",
+                UiError::BadRequest(_) => "bad_request",
+                UiError::Message(..) => "refused",
+                UiError::Internal => "internal",
+            }
+            .to_owned(),
+        );
         let (status, title, text) = match self {
             UiError::LoginRequired => {
                 let mut r = Redirect::to("/ui/login").into_response();
                 *r.status_mut() = StatusCode::SEE_OTHER;
+                r.extensions_mut().insert(code);
                 return r;
             }
             UiError::Forbidden => (
@@ -124,7 +138,9 @@ impl IntoResponse for UiError {
                 p { a href="/ui/" { "トップへ戻る" } }
             },
         );
-        (status, body).into_response()
+        let mut r = (status, body).into_response();
+        r.extensions_mut().insert(code);
+        r
     }
 }
 

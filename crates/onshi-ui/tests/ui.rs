@@ -146,6 +146,28 @@ async fn a_post_without_the_csrf_field_changes_nothing() {
     }
     assert_eq!(s.checks_written().await, checks);
     assert_eq!(s.visits_today().await, 0);
+    // Each refusal is audited with its caller and its code.
+    let refused: Vec<_> = s
+        .db(|st| st.audit_entries(0, 1_000).unwrap())
+        .await
+        .into_iter()
+        .filter(|a| a.action == "POST /ui/desk/visits")
+        .collect();
+    assert_eq!(refused.len(), 5, "{refused:?}");
+    for (i, a) in refused.iter().enumerate() {
+        // The cross-site POST is refused before its session is read.
+        let actor = if i < 4 {
+            "institution:1311234567"
+        } else {
+            "anonymous"
+        };
+        assert_eq!(a.actor, actor, "{a:?}");
+        assert_eq!(
+            (a.detail["status"].as_u64(), a.detail["code"].as_str()),
+            (Some(403), Some("csrf")),
+            "{a:?}"
+        );
+    }
     let desk = s.get(Some(&s.clinic), "/ui/desk").await;
     assert!(
         !desk.body.contains("目視確認モードです"),

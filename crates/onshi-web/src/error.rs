@@ -88,10 +88,7 @@ impl From<RegistryError> for ApiError {
     }
 }
 
-/// The stable code of a refused request, carried on the response for the
-/// audit layer ([`crate::audit`]).
-#[derive(Debug, Clone)]
-pub struct RefusalCode(pub String);
+pub use onshi_registry::access::RefusalCode;
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
