@@ -94,7 +94,9 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
     if note.in_check_history && response.status().is_success() {
         return response;
     }
-    let Some(route) = route.or_else(|| note.actor.as_ref().map(|_| "(no route)".to_owned())) else {
+    // A path no route matched is answered by the fallback (404) and kept
+    // by tracing only.
+    let Some(route) = route else {
         return response;
     };
     let status = response.status();

@@ -23,9 +23,9 @@ pub const NOW: &str = "2026-11-24T00:00:00.000Z";
 /// Whether an audit entry is the audit layer's record of a request
 /// (`"METHOD /route"`), not one the domain wrote.
 pub fn is_request_entry(a: &onshi_store::AuditRow) -> bool {
-    a.action.split_once(' ').is_some_and(|(m, r)| {
-        m.chars().all(|c| c.is_ascii_uppercase()) && (r.starts_with('/') || r == "(no route)")
-    })
+    a.action
+        .split_once(' ')
+        .is_some_and(|(m, r)| m.chars().all(|c| c.is_ascii_uppercase()) && r.starts_with('/'))
 }
 
 pub fn today() -> NaiveDate {
