@@ -94,8 +94,8 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
     if note.in_check_history && response.status().is_success() {
         return response;
     }
-    // A path no route matched is answered by the fallback (404) and kept
-    // by tracing only.
+    // A path no route matched is answered by the fallback (404), with no
+    // caller: not audited.
     let Some(route) = route else {
         return response;
     };
