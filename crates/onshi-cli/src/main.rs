@@ -1274,8 +1274,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
     }
 }
 
-/// Writes every audit entry and check-history row as a JSON line, then
-/// verifies the chains and writes their heads (and any break) last.
+/// Writes every audit entry and check-history row as a JSON line while the
+/// chains are verified, then their heads (and any break) last.
 fn audit_export(
     store: &dyn Store,
     w: &mut impl Write,
@@ -1287,25 +1287,14 @@ fn audit_export(
         }
         writeln!(w, "{v}")
     };
-    let mut after = 0;
-    loop {
-        let page = store.audit_entries(after, 10_000)?;
-        let Some(last) = page.last() else { break };
-        after = last.id;
-        for e in &page {
-            line(w, "audit", serde_json::to_value(e).unwrap_or_default())?;
+    use onshi_store::chain::Entry;
+    let report = onshi_store::chain::walk(store, &[], |entry| -> Result<(), Failure> {
+        match entry {
+            Entry::Audit(e) => line(w, "audit", serde_json::to_value(e).unwrap_or_default())?,
+            Entry::Check(l) => line(w, "check", serde_json::to_value(l).unwrap_or_default())?,
         }
-    }
-    let mut after = 0;
-    loop {
-        let page = store.check_links(after, 10_000)?;
-        let Some(last) = page.last() else { break };
-        after = last.id;
-        for l in &page {
-            line(w, "check", serde_json::to_value(l).unwrap_or_default())?;
-        }
-    }
-    let report = onshi_store::chain::verify(store, &[])?;
+        Ok(())
+    })?;
     line(
         w,
         "heads",

@@ -8,11 +8,7 @@ use serde_json::{Value, json};
 
 mod common;
 
-use common::db_at;
-
-fn onshi() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_onshi"))
-}
+use common::{db_at, ok, onshi};
 
 struct Running(Child);
 impl Drop for Running {
@@ -609,15 +605,6 @@ async fn oqs_folder_watcher_answers_req_and_writes_face() {
 fn payer_run_over_a_generated_month() {
     let dir = tempfile::tempdir().unwrap();
     let db = db_at(dir.path(), "m.sqlite");
-    let ok = |c: &mut Command| {
-        let out = c.output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
     ok(onshi()
         .args([
             "generate",

@@ -23,13 +23,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::db_at;
+use common::{db_at, ok, onshi};
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
-
-fn onshi() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_onshi"))
-}
 
 fn trials() -> usize {
     std::env::var("ONSHI_CRASH_TRIALS")
@@ -45,17 +41,6 @@ fn rng() -> rand::rngs::StdRng {
         .unwrap_or_else(rand::random::<u64>);
     eprintln!("ONSHI_CRASH_SEED={seed}");
     rand::rngs::StdRng::seed_from_u64(seed)
-}
-
-fn ok(c: &mut Command) -> String {
-    let out = c.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 /// Runs `cmd` and kills it with SIGKILL after `after`, unless it ended

@@ -178,6 +178,12 @@ impl Walk {
 /// How many rows a page of the walk reads.
 const PAGE: u32 = 10_000;
 
+/// One entry as [`walk`] reads it.
+pub enum Entry<'a> {
+    Audit(&'a AuditRow),
+    Check(&'a CheckLink),
+}
+
 /// Walks the audit log and every institution's check history, recomputing
 /// each hash and link. `expect` are heads kept from an earlier report: each
 /// must still be an entry of its chain with the same hash.
@@ -185,6 +191,21 @@ pub fn verify<S: RegistryStore + FailureModeStore + ?Sized>(
     store: &S,
     expect: &[Head],
 ) -> Result<ChainReport> {
+    walk(store, expect, |_| Ok(()))
+}
+
+/// [`verify`], handing each entry to `visit` as it is read (the audit
+/// export writes them out in the same pass, so its rows and its heads come
+/// from one reading). An error of `visit` ends the walk.
+pub fn walk<S, E>(
+    store: &S,
+    expect: &[Head],
+    mut visit: impl FnMut(Entry<'_>) -> std::result::Result<(), E>,
+) -> std::result::Result<ChainReport, E>
+where
+    S: RegistryStore + FailureModeStore + ?Sized,
+    E: From<crate::StoreError>,
+{
     let mut report = ChainReport::default();
     let start: ChainStart = store.chain_start()?;
     // Hashes of the entries named by `expect`, as found.
@@ -199,6 +220,7 @@ pub fn verify<S: RegistryStore + FailureModeStore + ?Sized>(
         let Some(last) = page.last() else { break };
         after = last.id;
         for e in &page {
+            visit(Entry::Audit(e))?;
             if wanted("audit_log", e.id)
                 && let Some(h) = &e.hash
             {
@@ -229,6 +251,7 @@ pub fn verify<S: RegistryStore + FailureModeStore + ?Sized>(
         let Some(last) = page.last() else { break };
         after = last.id;
         for l in &page {
+            visit(Entry::Check(l))?;
             let chain = format!("check_history:{}", l.institution_code);
             if wanted(&chain, l.id)
                 && let Some(h) = &l.hash

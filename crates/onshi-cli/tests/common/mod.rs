@@ -8,6 +8,7 @@
 use std::cell::Cell;
 use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -66,4 +67,21 @@ pub fn db_at(dir: &Path, name: &str) -> PathBuf {
             PathBuf::from(format!("{url}{sep}options=-c%20search_path%3D{schema}"))
         }
     }
+}
+
+/// The `onshi` binary under test.
+pub fn onshi() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_onshi"))
+}
+
+/// Runs `c`, asserts it succeeded, and returns its stdout.
+pub fn ok(c: &mut Command) -> String {
+    let out = c.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
 }

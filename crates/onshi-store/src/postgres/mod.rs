@@ -526,45 +526,6 @@ pub(crate) fn insert_qualification(
     Ok(id)
 }
 
-/// The query columns of a check: (reference, serial, insurer, symbol,
-/// number, branch, birth date).
-type Echo = (
-    &'static str,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<NaiveDate>,
-);
-
-fn query_echo(q: &CheckQuery) -> Echo {
-    match q {
-        CheckQuery::FailureMode { .. } => ("failure_mode", None, None, None, None, None, None),
-        CheckQuery::Card { serial } => (
-            "card",
-            Some(serial.to_string()),
-            None,
-            None,
-            None,
-            None,
-            None,
-        ),
-        CheckQuery::Numbers {
-            numbers: n,
-            birth_date,
-        } => (
-            "numbers",
-            None,
-            Some(n.insurer_number.to_string()),
-            n.symbol.as_ref().map(ToString::to_string),
-            Some(n.number.to_string()),
-            n.branch.map(|b| b.to_string()),
-            Some(*birth_date),
-        ),
-    }
-}
-
 impl RegistryStore for PgStore {
     fn write_batch(&self, batch: &Batch, recorded_at: &str) -> Result<BatchCounts> {
         let mut c = self.conn()?;
@@ -679,7 +640,8 @@ impl RegistryStore for PgStore {
     }
 
     fn record_check(&self, check: &NewCheck) -> Result<i64> {
-        let (reference, serial, insurer, symbol, number, branch, birth) = query_echo(&check.query);
+        // The row as stored and hashed: one derivation for both.
+        let mut link = CheckLink::of(check);
         // Readers follow an institution's history by id (`checks_after`), so
         // its ids must become visible in order: PostgreSQL assigns them at
         // insert, not at commit, so one institution's inserts are serialised
@@ -693,8 +655,8 @@ impl RegistryStore for PgStore {
                 "INSERT INTO check_history (institution_code, checked_at, checked_on, reference, \
                  certificate_serial, insurer_number, symbol, number, branch, birth_date, person_id, \
                  validity, error_code, answer, identity_confirmed_by, staff_id, prev_hash, hash) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
-                 RETURNING id",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, CAST($10::text AS date), $11, $12, $13, \
+                 $14, $15, $16, $17, $18) RETURNING id",
             )
             .db()?;
         let last = c
@@ -711,29 +673,30 @@ impl RegistryStore for PgStore {
             None => None,
         }
         .unwrap_or_else(|| crate::chain::GENESIS.to_owned());
-        let hash = crate::chain::check_hash(&CheckLink::of(check), &prev);
+        link.hash = Some(crate::chain::check_hash(&link, &prev));
+        link.prev_hash = Some(prev);
         let row = tx
             .query_one(
                 &insert,
                 &[
-                    &check.institution.as_str(),
-                    &check.checked_at,
+                    &link.institution_code,
+                    &link.checked_at,
                     &check.checked_on,
-                    &reference,
-                    &serial,
-                    &insurer,
-                    &symbol,
-                    &number,
-                    &branch,
-                    &birth,
-                    &check.person_id,
+                    &link.reference,
+                    &link.certificate_serial,
+                    &link.insurer_number,
+                    &link.symbol,
+                    &link.number,
+                    &link.branch,
+                    &link.birth_date,
+                    &link.person_id,
                     &check.validity.map(i16::from),
-                    &check.error_code,
-                    &check.answer.to_string(),
-                    &check.identity_confirmed_by,
-                    &check.staff_id,
-                    &prev,
-                    &hash,
+                    &link.error_code,
+                    &link.answer,
+                    &link.identity_confirmed_by,
+                    &link.staff_id,
+                    &link.prev_hash,
+                    &link.hash,
                 ],
             )
             .db()?;
