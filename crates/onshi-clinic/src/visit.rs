@@ -4,6 +4,8 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use onshi_core::burden::window_amount;
+use onshi_core::claim::InsurerBasis;
+use onshi_core::claim_life::{FactRank, FactSource, admits};
 use onshi_core::declaration::{Declaration, RawDeclaration};
 use onshi_core::reception::{
     DeclaredRatio, FailureKind, Shown, WindowDecision, WindowInput, decide_window_burden,
@@ -101,14 +103,17 @@ pub struct DecisionInfo {
 }
 
 /// The insurer fields the claim must use, as far as the window knows them
-/// (notice §3(1)–(3); the 不詳 case of §3(4) is the claim issue's).
+/// (notice §3(1)–(3); the 不詳 case of §3(4) is the claim's).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ClaimBasis {
     /// `confirmed` (§3(1)), `told_orally` (§3(2)) or `lost_qualification` (§3(3)).
-    pub basis: String,
+    #[schema(value_type = String)]
+    pub basis: InsurerBasis,
     pub section: String,
-    /// How it was learned: `online_check`, `recheck`, `shown`, `previous_visit`.
-    pub source: String,
+    /// How it was learned: `online_check`, `recheck`, `failure_mode`,
+    /// `shown`, `previous_visit`, `hearing`.
+    #[schema(value_type = String)]
+    pub source: FactSource,
     pub insurer_number: String,
     pub insured_symbol: Option<String>,
     pub insured_number: String,
@@ -116,17 +121,71 @@ pub struct ClaimBasis {
 }
 
 impl ClaimBasis {
-    fn from_view(basis: &str, section: &str, source: &str, q: &QualificationView) -> Self {
+    fn from_view(basis: InsurerBasis, source: FactSource, q: &QualificationView) -> Self {
         ClaimBasis {
-            basis: basis.into(),
-            section: format!("保発0710第1号 {section}"),
-            source: source.into(),
+            basis,
+            section: basis.section().to_owned(),
+            source,
             insurer_number: q.insurer_number.clone(),
             insured_symbol: q.insured_symbol.clone(),
             insured_number: q.insured_number.clone(),
             insured_branch: q.insured_branch.clone(),
         }
     }
+
+    /// Where the fact stands in the notice's order (`onshi_core::claim_life::
+    /// FactRank`): a document shown outranks the registry, which outranks what
+    /// was said, which outranks the lost qualification.
+    pub fn rank(&self) -> FactRank {
+        match (self.basis, self.source) {
+            (InsurerBasis::Confirmed, FactSource::Shown) => FactRank::Presented,
+            (InsurerBasis::Confirmed, _) => FactRank::Registry,
+            (InsurerBasis::ToldOrally, _) => FactRank::Oral,
+            (InsurerBasis::LostQualification, _) => FactRank::Lost,
+            (InsurerBasis::Unknown, _) => FactRank::Unknown,
+        }
+    }
+}
+
+/// One fact about the insurer, as learned (kept in order on the visit; the
+/// claim rests on the best of them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct InsurerFact {
+    #[serde(flatten)]
+    pub basis: ClaimBasis,
+    /// When it was learned (RFC 3339).
+    pub learned_at: String,
+    /// Whether the claim took it (false: a lower-ranked fact than what the
+    /// claim already rests on, kept for the record only).
+    pub taken: bool,
+}
+
+/// Adds a fact to the visit: it becomes what the claim rests on only when
+/// it does not go down the notice's order (`onshi_core::claim_life::admits`,
+/// notice §3(1)–(3)); it is kept either way. A 資格(無効) re-check after a
+/// shown 資格確認書 therefore adds the lost numbers as a fact and leaves the
+/// claim on the document.
+pub fn offer(record: &mut VisitRecord, fact: ClaimBasis, at: &str) -> bool {
+    let taken = admits(record.claim.as_ref().map(ClaimBasis::rank), fact.rank());
+    if record.facts.is_empty()
+        && let Some(c) = &record.claim
+    {
+        // A record stored before facts were kept: its claim is its first fact.
+        record.facts.push(InsurerFact {
+            basis: c.clone(),
+            learned_at: String::new(),
+            taken: true,
+        });
+    }
+    record.facts.push(InsurerFact {
+        basis: fact.clone(),
+        learned_at: at.to_owned(),
+        taken,
+    });
+    if taken {
+        record.claim = Some(fact);
+    }
+    taken
 }
 
 /// The deferred re-check state.
@@ -156,6 +215,9 @@ pub struct VisitRecord {
     /// §3(4); goes into a 不詳 claim's 摘要).
     #[serde(default)]
     pub contacted_on: Option<NaiveDate>,
+    /// Every insurer fact learned for this visit, in order.
+    #[serde(default)]
+    pub facts: Vec<InsurerFact>,
 }
 
 /// A visit with its id and what to do next.
@@ -183,6 +245,20 @@ pub enum ClinicError {
     NoDeclaration,
     #[error("保存された受診記録を読めません: {0}")]
     Corrupt(String),
+    #[error(transparent)]
+    Transition(#[from] onshi_core::claim_life::TransitionRefused),
+    #[error("請求が他の操作で更新されました。最新の状態を読み込んでからやり直してください")]
+    ClaimChanged,
+    #[error("請求{0}はこの診療年月の請求ではありません")]
+    ClaimNotInMonth(i64),
+    #[error("{0}")]
+    NothingToDo(&'static str),
+    #[error(
+        "未決定の訂正案がありません（すでに承認・却下されたか、新しい訂正案に置き換わりました）"
+    )]
+    ProposalNotOpen,
+    #[error("{message}")]
+    File { code: &'static str, message: String },
 }
 
 impl ClinicError {
@@ -192,6 +268,12 @@ impl ClinicError {
             ClinicError::NoRecordOnFile => "no_record_on_file",
             ClinicError::NoDeclaration => "no_declaration",
             ClinicError::Corrupt(_) => "internal",
+            ClinicError::Transition(_) => "claim_transition_refused",
+            ClinicError::ClaimChanged => "claim_changed",
+            ClinicError::ClaimNotInMonth(_) => "claim_not_in_month",
+            ClinicError::NothingToDo(_) => "nothing_to_do",
+            ClinicError::ProposalNotOpen => "proposal_not_open",
+            ClinicError::File { code, .. } => code,
         }
     }
 }
@@ -273,14 +355,14 @@ fn attempt_request(
 /// the claim fields it gives (notice §3(1) or §3(3)).
 fn read_answer(
     a: &CheckAnswer,
-    source: &str,
+    source: FactSource,
 ) -> (Option<FailureInfo>, Option<ClaimBasis>, &'static str) {
     match a.validity {
         1 => (
             None,
             a.qualification
                 .as_ref()
-                .map(|q| ClaimBasis::from_view("confirmed", "3(1)", source, q)),
+                .map(|q| ClaimBasis::from_view(InsurerBasis::Confirmed, source, q)),
             "done",
         ),
         2 => (
@@ -291,7 +373,7 @@ fn read_answer(
             )),
             a.qualification
                 .as_ref()
-                .map(|q| ClaimBasis::from_view("lost_qualification", "3(3)", source, q)),
+                .map(|q| ClaimBasis::from_view(InsurerBasis::LostQualification, source, q)),
             "pending",
         ),
         4 => (
@@ -423,14 +505,17 @@ pub fn open_visit(
         claim: None,
         recheck: RecheckInfo::default(),
         contacted_on: None,
+        facts: vec![],
     };
     let mut state = "pending";
     if let (None, Some(req)) = (&reported, &request) {
         match check::check(store, inst, req, now) {
             Ok(a) => {
-                let (failure, claim, st) = read_answer(&a, "online_check");
+                let (failure, claim, st) = read_answer(&a, FactSource::OnlineCheck);
                 record.failure = failure;
-                record.claim = claim;
+                if let Some(c) = claim {
+                    offer(&mut record, c, &now.to_rfc3339());
+                }
                 record.check = Some(a);
                 state = st;
             }
@@ -508,9 +593,9 @@ fn shown_claim(s: &RawShown) -> Result<Option<ClaimBasis>, RegistryError> {
         .transpose()?;
     let nums = onshi_core::qualification::InsuranceNumbers::new(insurer, symbol, number, branch)?;
     Ok(Some(ClaimBasis {
-        basis: "confirmed".into(),
-        section: "保発0710第1号 3(1)".into(),
-        source: "shown".into(),
+        basis: InsurerBasis::Confirmed,
+        section: InsurerBasis::Confirmed.section().into(),
+        source: FactSource::Shown,
         insurer_number: nums.insurer_number.to_string(),
         insured_symbol: nums.symbol.map(|s| s.to_string()),
         insured_number: nums.number.to_string(),
@@ -551,7 +636,7 @@ pub fn decide(
             .and_then(|p| BurdenRatio::from_percent(p).ok()),
         ..WindowInput::default()
     };
-    let mut claim = record.claim.clone();
+    let mut facts: Vec<ClaimBasis> = Vec::new();
     if let Some(s) = &raw.shown {
         let kind = match present(&s.kind) {
             Some("myna_portal") => Shown::MynaPortal,
@@ -575,7 +660,7 @@ pub fn decide(
         )?;
         input.shown = Some((kind, ratio));
         if let Some(c) = shown_claim(s)? {
-            claim = Some(c);
+            facts.push(c);
         }
     }
     if raw.points.is_some_and(|p| p > MAX_POINTS) {
@@ -611,21 +696,19 @@ pub fn decide(
             .filter(|(_, d)| d.basis != "full_cost")
             .ok_or(ClinicError::NoRecordOnFile)?;
         input.returning_oral = Some(ratio_pct(d.ratio_percent, "returning_oral")?);
-        if claim.is_none()
-            && let Some(c) = &prev.record.claim
-        {
+        if let Some(c) = &prev.record.claim {
             // §3(2) for what the patient confirms is still current; a lost
             // qualification stays the §3(3) 旧資格 it was.
-            claim = Some(if c.basis == "lost_qualification" {
+            facts.push(if c.basis == InsurerBasis::LostQualification {
                 ClaimBasis {
-                    source: "previous_visit".into(),
+                    source: FactSource::PreviousVisit,
                     ..c.clone()
                 }
             } else {
                 ClaimBasis {
-                    basis: "told_orally".into(),
-                    section: "保発0710第1号 3(2)".into(),
-                    source: "previous_visit".into(),
+                    basis: InsurerBasis::ToldOrally,
+                    section: InsurerBasis::ToldOrally.section().into(),
+                    source: FactSource::PreviousVisit,
                     ..c.clone()
                 }
             });
@@ -650,7 +733,9 @@ pub fn decide(
         points: raw.points,
         amount_yen: raw.points.map(|p| window_amount(p, d.ratio)),
     });
-    record.claim = claim;
+    for f in facts {
+        offer(&mut record, f, &now.to_rfc3339());
+    }
     save(store, inst, id, &state, &record, &now.to_rfc3339())?;
     visit(store, inst, id)
 }
@@ -707,7 +792,8 @@ pub struct RecheckOutcome {
     /// has neither a card nor numbers to check by).
     pub result: String,
     pub recheck_state: String,
-    pub claim_basis: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub claim_basis: Option<InsurerBasis>,
 }
 
 /// 事後確認: re-checks the institution's pending visits against the registry,
@@ -736,10 +822,10 @@ pub fn run_rechecks(
             None => ("no_identifiers".to_owned(), "pending"),
             Some(req) => match check::check(store, inst, &req, now) {
                 Ok(a) => {
-                    let (_, claim, st) = read_answer(&a, "recheck");
+                    let (_, claim, st) = read_answer(&a, FactSource::Recheck);
                     let label = a.validity_label.clone();
-                    if claim.is_some() {
-                        record.claim = claim;
+                    if let Some(c) = claim {
+                        offer(&mut record, c, &now.to_rfc3339());
                     }
                     record.check = Some(a);
                     (label, st)
@@ -752,11 +838,12 @@ pub fn run_rechecks(
         record.recheck.last_at = Some(now.to_rfc3339());
         record.recheck.last_result = Some(result.clone());
         save(store, inst, id, state, &record, &now.to_rfc3339())?;
+        refresh_claims(store, inst, record.visited_on, "onshi（事後確認）", now)?;
         out.push(RecheckOutcome {
             visit_id: id,
             result,
             recheck_state: state.into(),
-            claim_basis: record.claim.as_ref().map(|c| c.basis.clone()),
+            claim_basis: record.claim.as_ref().map(|c| c.basis),
         });
     }
     Ok(out)
@@ -770,20 +857,27 @@ pub fn attach_answer(
     inst: &InstitutionCode,
     id: i64,
     answer: &CheckAnswer,
-    source: &str,
+    source: FactSource,
     now: DateTime<Utc>,
 ) -> Result<VisitView, ClinicError> {
     let row = store.visit(inst, id)?.ok_or(RegistryError::NotFound)?;
     let mut record: VisitRecord =
         serde_json::from_value(row.record).map_err(|e| ClinicError::Corrupt(e.to_string()))?;
     let (_, claim, state) = read_answer(answer, source);
-    if claim.is_some() {
-        record.claim = claim;
+    if let Some(c) = claim {
+        offer(&mut record, c, &now.to_rfc3339());
     }
     record.check = Some(answer.clone());
     record.recheck.last_at = Some(now.to_rfc3339());
     record.recheck.last_result = Some(answer.validity_label.clone());
     save(store, inst, id, state, &record, &now.to_rfc3339())?;
+    refresh_claims(
+        store,
+        inst,
+        record.visited_on,
+        "onshi（システム障害時モード）",
+        now,
+    )?;
     visit(store, inst, id)
 }
 
@@ -803,6 +897,95 @@ pub fn record_contact(
     record.contacted_on = Some(on);
     save(store, inst, id, &state, &record, &now.to_rfc3339())?;
     visit(store, inst, id)
+}
+
+/// `POST /api/v1/visits/{id}/hearing`: numbers the clinic learned later by
+/// asking the patient (聞き取り).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawHearing {
+    pub insurer_number: Option<String>,
+    pub insured_symbol: Option<String>,
+    pub insured_number: Option<String>,
+    pub insured_branch: Option<String>,
+}
+
+/// Records numbers learned later by asking the patient (notice §3(2); the ※
+/// under §3(4): 「わかり次第」 the claim uses them instead of 不詳). They are
+/// their own fact, labelled 後日の聞き取り on the claim, and rank as §3(2):
+/// they replace a lost qualification or 不詳 but never what a document or
+/// the registry confirmed.
+pub fn record_hearing(
+    store: &dyn Store,
+    inst: &InstitutionCode,
+    id: i64,
+    raw: &RawHearing,
+    now: DateTime<Utc>,
+) -> Result<VisitView, ClinicError> {
+    let shown = RawShown {
+        kind: None,
+        ratio_percent: None,
+        insurer_number: Some(
+            present(&raw.insurer_number)
+                .ok_or(RegistryError::Missing("insurer_number"))?
+                .to_owned(),
+        ),
+        insured_symbol: raw.insured_symbol.clone(),
+        insured_number: raw.insured_number.clone(),
+        insured_branch: raw.insured_branch.clone(),
+    };
+    let Some(numbers) = shown_claim(&shown)? else {
+        return Err(RegistryError::Missing("insurer_number").into());
+    };
+    let fact = ClaimBasis {
+        basis: InsurerBasis::ToldOrally,
+        section: InsurerBasis::ToldOrally.section().into(),
+        source: FactSource::Hearing,
+        ..numbers
+    };
+    let row = store.visit(inst, id)?.ok_or(RegistryError::NotFound)?;
+    let state = row.recheck_state.clone();
+    let mut record: VisitRecord =
+        serde_json::from_value(row.record).map_err(|e| ClinicError::Corrupt(e.to_string()))?;
+    offer(&mut record, fact, &now.to_rfc3339());
+    save(store, inst, id, &state, &record, &now.to_rfc3339())?;
+    refresh_claims(
+        store,
+        inst,
+        record.visited_on,
+        "onshi（後日の聞き取り）",
+        now,
+    )?;
+    visit(store, inst, id)
+}
+
+/// After a visit gained a fact, brings the stored claims of its month up to
+/// date (a draft is rebuilt, a frozen claim gets a proposed correction:
+/// `crate::lifecycle::sync_month`). Months with no stored claim are left
+/// alone: their claims are made when the desk builds the month.
+fn refresh_claims(
+    store: &dyn Store,
+    inst: &InstitutionCode,
+    visited_on: NaiveDate,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<(), ClinicError> {
+    let month = crate::claims::first_of(visited_on);
+    if store
+        .claims_of_month(inst, &month.format("%Y-%m").to_string())?
+        .is_empty()
+    {
+        return Ok(());
+    }
+    crate::lifecycle::sync_month(
+        store,
+        inst,
+        month,
+        crate::claims::ClaimOptions::default(),
+        actor,
+        now,
+    )?;
+    Ok(())
 }
 
 /// The visits waiting for a re-check.

@@ -238,6 +238,39 @@ impl Declaration {
     }
 
     /// The fields still empty, by name (what the clerk may ask for).
+    /// The items of 別添3 a claim built on this 申立書 needs, by their
+    /// Japanese names: ※1 事業所名 when the type is 社保, その他 or わからない
+    /// (国保組合 cannot be told from 国保 here); ※2 負担割合 for a patient of
+    /// 70 or over on `on`, or in 後期; the date (記入日) and the signature
+    /// (署名). The form may still be filled only in part at the window
+    /// (notice §2(2) 「可能な範囲で」); these are what the claim cannot do without.
+    pub fn missing_for_claim(&self, birth: NaiveDate, on: NaiveDate) -> Vec<&'static str> {
+        let mut m = Vec::new();
+        if matches!(
+            self.insurance_type,
+            Some(InsuranceType::Shaho | InsuranceType::Other | InsuranceType::Unknown)
+        ) && self.employer.as_deref().is_none_or(|e| e.trim().is_empty())
+        {
+            m.push("事業所名（※1）");
+        }
+        let elderly = crate::burden::age_on(birth, on) >= 70
+            || self.insurance_type == Some(InsuranceType::Kouki);
+        if elderly && self.ratio.is_none() {
+            m.push("負担割合（※2）");
+        }
+        if self.declared_on.is_none() {
+            m.push("記入日");
+        }
+        if self
+            .signature
+            .as_deref()
+            .is_none_or(|s| s.trim().is_empty())
+        {
+            m.push("署名");
+        }
+        m
+    }
+
     pub fn missing(&self) -> Vec<&'static str> {
         let mut m = Vec::new();
         let mut need = |present: bool, name: &'static str| {

@@ -19,6 +19,7 @@
 //! | [`reception`] | why a check failed (notice §1) and the window-burden decision (notice §2) |
 //! | [`declaration`] | the 被保険者資格申立書 (別添3) as data, partly filled |
 //! | [`claim`] | the claim's insurer fields by notice §3, 不詳 numbers and 摘要, payer routing |
+//! | [`claim_life`] | a claim's states and transitions at the institution, the rank of the facts its insurer fields rest on, §5(2) |
 //! | [`apportion`] | 按分 by largest remainder (notice §4) |
 //! | [`check`] | [`Validity`] (OQSCD006), certificate grace, and the answer rules for card and number checks |
 //!
@@ -30,6 +31,7 @@ pub mod apportion;
 pub mod burden;
 pub mod check;
 pub mod claim;
+pub mod claim_life;
 pub mod declaration;
 pub mod error;
 pub mod ids;

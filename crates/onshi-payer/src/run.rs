@@ -18,11 +18,19 @@
 //!   qualification valid on the visit date; 住所, 事業所名, 保険者等名称 from
 //!   摘要 break ties. One → identified; several → `pending_inquiry` (the payer
 //!   asks each candidate; never assigned automatically); none → apportioned.
-//! - The payment record that weights 按分 is the claims this run decides for
-//!   the same institution and payer within `reference_months` months up to the
-//!   claim's month (older months' claims can be fed as more files).
-//! - The run reads the registry and writes nothing: the same input and
-//!   registry give the same output.
+//! - The payment record (請求実績) that weights 按分 is what this run decides
+//!   for the same institution and payer, plus the stored record of earlier
+//!   runs (`PayerStore::payment_record`, less the claims of this run's own
+//!   input), within `reference_months` months up to the claim's month; when
+//!   that window holds nothing, the window widens to 3, 6 and 12 months
+//!   (DOMAIN §2.3), and the report names the window used. With no record at
+//!   all the claim is held (別添1: a 不詳 claim may be settled later), until
+//!   the end of the month after the run's date.
+//! - Several candidates: the payer's stored 照会 answers decide. One 該当 →
+//!   identified to it; every candidate 非該当 → apportioned; otherwise held
+//!   as `pending_inquiry` with the answers so far.
+//! - The run itself writes nothing (`crate::memory` stores it): the same
+//!   input, registry, payment record and 照会 answers give the same output.
 
 use std::collections::BTreeMap;
 
@@ -76,16 +84,41 @@ pub enum Fate {
     Returned { reason: String },
     /// A 不詳 claim matched to one insurer.
     Identified { insurer: String, person_ref: String },
-    /// A 不詳 claim with several candidates: the payer asks each.
-    PendingInquiry { candidates: Vec<String> },
+    /// A 不詳 claim with several candidates: the payer asks each (held
+    /// until they answer).
+    PendingInquiry {
+        candidates: Vec<String>,
+        answers: Vec<InquiryAnswer>,
+        held_until: String,
+    },
     /// A 不詳 claim nobody could be found for: shared out.
     Apportioned {
         shares: Vec<Share>,
         reference: String,
     },
     /// A 不詳 claim with nothing to weight the shares by (no payment record
-    /// with the institution): held.
-    Unapportionable,
+    /// with the institution in any window): held (別添1).
+    Unapportionable { held_until: String, reason: String },
+}
+
+/// A candidate insurer's answer to the payer's 照会.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InquiryAnswer {
+    pub insurer: String,
+    /// true: 該当; false: 非該当.
+    pub matches: bool,
+    pub by: String,
+    pub at: String,
+}
+
+/// A claim the run holds, and until when (別添1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Hold {
+    pub institution_code: String,
+    pub claim_month: String,
+    pub claim_id: String,
+    pub reason: String,
+    pub held_until: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -128,6 +161,7 @@ pub struct Bill {
 pub struct RatioDifference {
     pub insurer: String,
     pub institution_code: String,
+    pub claim_month: String,
     pub claim_id: String,
     pub patient_name: String,
     pub charged_percent: u16,
@@ -164,6 +198,8 @@ pub struct RunOutcome {
     pub report: Vec<ClaimReport>,
     pub bills: Vec<Bill>,
     pub ratio_differences: Vec<RatioDifference>,
+    /// The claims held (照会中, or no payment record to weight 按分).
+    pub holds: Vec<Hold>,
 }
 
 fn payer_name(p: Payer) -> &'static str {
@@ -300,6 +336,7 @@ fn ratio_difference(c: &Claim, q: &QualificationRow) -> Option<RatioDifference> 
     Some(RatioDifference {
         insurer: q.qualification.numbers.insurer_number.to_string(),
         institution_code: c.institution_code.clone(),
+        claim_month: c.claim_month.clone(),
         claim_id: c.claim_id.clone(),
         patient_name: c.patient.name.clone(),
         charged_percent: c.burden_ratio_percent,
@@ -316,8 +353,29 @@ fn months_between(a: &str, b: &str) -> Option<i32> {
     Some((b.year() - a.year()) * 12 + b.month() as i32 - a.month() as i32)
 }
 
+/// The end of the month after `as_of`: how long the run holds a 不詳 claim
+/// it cannot settle yet [D] (the next month's run takes it up again).
+pub fn held_until(as_of: NaiveDate) -> NaiveDate {
+    let first = as_of.with_day(1).unwrap_or(as_of);
+    first
+        .checked_add_months(chrono::Months::new(2))
+        .and_then(|d| d.pred_opt())
+        .unwrap_or(as_of)
+}
+
+/// The month `back` months before `month` (YYYY-MM).
+fn month_back(month: &str, back: u32) -> Option<String> {
+    let d = NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d").ok()?;
+    Some(
+        d.checked_sub_months(chrono::Months::new(back))?
+            .format("%Y-%m")
+            .to_string(),
+    )
+}
+
 /// Runs the payer side over `claims` (each with its source label) against
-/// the registry as it stands.
+/// the registry, the stored payment record and the 照会 answers as they
+/// stand.
 pub fn run(
     store: &dyn Store,
     as_of: NaiveDate,
@@ -344,6 +402,20 @@ pub fn run(
     let mut paid: BTreeMap<(String, Payer, String, String), u64> = BTreeMap::new();
     let mut unknown: Vec<(usize, Claim)> = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
+    // The claims of this input: their stored record (an earlier run of the
+    // same claims) is replaced by what this run decides, not added to it.
+    let input_keys: std::collections::BTreeSet<(String, String, String)> = claims
+        .iter()
+        .filter_map(|c| c.1.as_ref().ok())
+        .map(|c| {
+            (
+                c.institution_code.clone(),
+                c.claim_month.clone(),
+                c.claim_id.clone(),
+            )
+        })
+        .collect();
+    let until = held_until(as_of).to_string();
     for (source, parsed) in claims {
         out.summary.claims += 1;
         let claim = match parsed {
@@ -393,7 +465,10 @@ pub fn run(
             claim_id: claim.claim_id.clone(),
             source,
             claimed_yen: claimed,
-            fate: fate.clone().unwrap_or(Fate::Unapportionable),
+            fate: fate.clone().unwrap_or(Fate::Unapportionable {
+                held_until: until.clone(),
+                reason: String::new(),
+            }),
         });
         if fate.is_none() {
             unknown.push((out.report.len() - 1, claim));
@@ -420,7 +495,49 @@ pub fn run(
                     person_ref,
                 }
             }
-            Identification::Several(candidates) => Fate::PendingInquiry { candidates },
+            Identification::Several(candidates) => {
+                let answers: Vec<InquiryAnswer> = store
+                    .inquiry_answers(&c.institution_code, &c.claim_month, &c.claim_id)?
+                    .into_iter()
+                    .filter(|a| candidates.contains(&a.insurer))
+                    .map(|a| InquiryAnswer {
+                        insurer: a.insurer,
+                        matches: a.matches,
+                        by: a.by,
+                        at: a.at,
+                    })
+                    .collect();
+                let yes: Vec<&InquiryAnswer> = answers.iter().filter(|a| a.matches).collect();
+                if let [one] = yes.as_slice() {
+                    let insurer = one.insurer.clone();
+                    *paid
+                        .entry((
+                            c.institution_code.clone(),
+                            c.payer,
+                            c.claim_month.clone(),
+                            insurer.clone(),
+                        ))
+                        .or_default() += c.claimed_yen();
+                    Fate::Identified {
+                        insurer,
+                        person_ref: String::new(),
+                    }
+                } else if yes.is_empty()
+                    && candidates
+                        .iter()
+                        .all(|k| answers.iter().any(|a| &a.insurer == k && !a.matches))
+                {
+                    // Every candidate answered 非該当: nobody is found.
+                    to_share.push((i, c));
+                    continue;
+                } else {
+                    Fate::PendingInquiry {
+                        candidates,
+                        answers,
+                        held_until: until.clone(),
+                    }
+                }
+            }
             Identification::None => {
                 to_share.push((i, c));
                 continue;
@@ -428,40 +545,100 @@ pub fn run(
         };
         out.report[i].fate = fate;
     }
+    let mut stored: BTreeMap<(String, Payer), Vec<onshi_store::PaymentRow>> = BTreeMap::new();
     for (i, c) in to_share {
-        let mut weights: BTreeMap<String, u64> = BTreeMap::new();
-        // Only this institution's and payer's record: a range of `paid`,
-        // not a pass over every institution's for each claim.
-        let from = (
-            c.institution_code.clone(),
-            c.payer,
-            String::new(),
-            String::new(),
+        let key = (c.institution_code.clone(), c.payer);
+        if !stored.contains_key(&key) {
+            let from = month_back(&c.claim_month, 11).unwrap_or_default();
+            let rows = store
+                .payment_record(&c.institution_code, c.payer, &from, &c.claim_month)?
+                .into_iter()
+                .filter(|r| {
+                    !input_keys.contains(&(
+                        r.institution_code.clone(),
+                        r.claim_month.clone(),
+                        r.claim_id.clone(),
+                    ))
+                })
+                .collect();
+            stored.insert(key.clone(), rows);
+        }
+        let mut windows = vec![policy.reference_months.max(1)];
+        windows.extend(
+            [3, 6, 12]
+                .into_iter()
+                .filter(|w| *w > policy.reference_months),
         );
-        for ((inst, payer, month, insurer), yen) in paid.range(from..) {
-            if *inst != c.institution_code || *payer != c.payer {
+        let mut decided = None;
+        for months in windows {
+            let mut weights: BTreeMap<String, u64> = BTreeMap::new();
+            // This run's decisions: a range of `paid`, not a pass over every
+            // institution's for each claim.
+            let from = (
+                c.institution_code.clone(),
+                c.payer,
+                String::new(),
+                String::new(),
+            );
+            for ((inst, payer, month, insurer), yen) in paid.range(from..) {
+                if *inst != c.institution_code || *payer != c.payer {
+                    break;
+                }
+                let back = months_between(month, &c.claim_month);
+                if back.is_some_and(|b| (0..months as i32).contains(&b)) {
+                    *weights.entry(insurer.clone()).or_default() += yen;
+                }
+            }
+            for r in stored.get(&key).into_iter().flatten() {
+                let back = months_between(&r.claim_month, &c.claim_month);
+                if back.is_some_and(|b| (0..months as i32).contains(&b)) {
+                    let w = weights.entry(r.insurer.clone()).or_default();
+                    *w = w.saturating_add(r.yen);
+                }
+            }
+            let w: Vec<(String, u64)> = weights.into_iter().collect();
+            if let Some(shares) = largest_remainder(c.claimed_yen(), &w) {
+                decided = Some(Fate::Apportioned {
+                    shares: shares
+                        .into_iter()
+                        .filter(|s| s.1 > 0)
+                        .map(|(insurer, yen)| Share { insurer, yen })
+                        .collect(),
+                    reference: format!(
+                        "{}まで{}か月の{}への支払実績",
+                        c.claim_month, months, c.institution_code
+                    ),
+                });
                 break;
             }
-            let back = months_between(month, &c.claim_month);
-            if back.is_some_and(|b| (0..policy.reference_months as i32).contains(&b)) {
-                *weights.entry(insurer.clone()).or_default() += yen;
-            }
         }
-        let w: Vec<(String, u64)> = weights.into_iter().collect();
-        out.report[i].fate = match largest_remainder(c.claimed_yen(), &w) {
-            Some(shares) => Fate::Apportioned {
-                shares: shares
-                    .into_iter()
-                    .filter(|s| s.1 > 0)
-                    .map(|(insurer, yen)| Share { insurer, yen })
-                    .collect(),
-                reference: format!(
-                    "{}（{}か月）の{}への支払実績",
-                    c.claim_month, policy.reference_months, c.institution_code
-                ),
-            },
-            None => Fate::Unapportionable,
+        out.report[i].fate = decided.unwrap_or(Fate::Unapportionable {
+            held_until: until.clone(),
+            reason: format!(
+                "{}の{}か月以内に{}と保険者との支払実績がないため按分できません",
+                c.claim_month, 12, c.institution_code
+            ),
+        });
+    }
+    for r in &out.report {
+        let reason = match &r.fate {
+            Fate::PendingInquiry { held_until, .. } => {
+                Some(("照会中（複数の候補保険者）", held_until))
+            }
+            Fate::Unapportionable { held_until, .. } => {
+                Some(("按分の基礎となる支払実績なし", held_until))
+            }
+            _ => None,
         };
+        if let Some((why, until)) = reason {
+            out.holds.push(Hold {
+                institution_code: r.institution_code.clone(),
+                claim_month: r.claim_month.clone(),
+                claim_id: r.claim_id.clone(),
+                reason: why.into(),
+                held_until: until.clone(),
+            });
+        }
     }
     tally(&mut out);
     Ok(out)
@@ -601,7 +778,7 @@ fn tally(out: &mut RunOutcome) {
                     add(&r.payer, &sh.insurer, sh.yen, true, false);
                 }
             }
-            Fate::Unapportionable => s.unapportionable += 1,
+            Fate::Unapportionable { .. } => s.unapportionable += 1,
         }
     }
     s.ratio_differences = out.ratio_differences.len() as u64;

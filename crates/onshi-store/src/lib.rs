@@ -32,7 +32,7 @@ pub use sqlite::SqliteStore;
 
 use chrono::NaiveDate;
 use onshi_core::qualification::InsuranceNumbers;
-use onshi_core::{CertificateSerial, InstitutionCode, InsurerNumber, PersonRef};
+use onshi_core::{CertificateSerial, InstitutionCode, InsurerNumber, Payer, PersonRef};
 
 /// Why a store call failed.
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +59,23 @@ pub enum StoreError {
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// The stored code of a payer.
+pub fn payer_code(p: Payer) -> &'static str {
+    match p {
+        Payer::ShiharaiKikin => "shiharai_kikin",
+        Payer::Kokuhoren => "kokuhoren",
+    }
+}
+
+/// A payer from its stored code.
+pub fn payer_parse(s: &str) -> Option<Payer> {
+    match s {
+        "shiharai_kikin" => Some(Payer::ShiharaiKikin),
+        "kokuhoren" => Some(Payer::Kokuhoren),
+        _ => None,
+    }
+}
 
 /// What the central registry needs from storage.
 pub trait RegistryStore: Send + Sync {
@@ -363,6 +380,100 @@ pub trait FailureModeStore: Send + Sync {
     fn audit_entries(&self, after_id: i64, limit: u32) -> Result<Vec<AuditRow>>;
 }
 
+/// The institution's claims with their versions, proposed corrections and
+/// submissions (the clinic's records; `onshi_clinic::claims` decides).
+pub trait ClaimStore: Send + Sync {
+    /// The institution's claims of one 診療年月 (YYYY-MM), by id.
+    fn claims_of_month(&self, institution: &InstitutionCode, month: &str) -> Result<Vec<ClaimRow>>;
+    /// One of the institution's claims (another institution's is `None`).
+    fn claim(&self, institution: &InstitutionCode, id: i64) -> Result<Option<ClaimRow>>;
+    /// Every version of one of the institution's claims, oldest first.
+    fn claim_versions(
+        &self,
+        institution: &InstitutionCode,
+        id: i64,
+    ) -> Result<Vec<ClaimVersionRow>>;
+    /// The proposed corrections of the institution's claims of one month
+    /// (open and decided), oldest first.
+    fn claim_proposals(
+        &self,
+        institution: &InstitutionCode,
+        month: &str,
+    ) -> Result<Vec<ProposalRow>>;
+    /// Applies a batch of claim changes, and the submission that carries
+    /// them when given, in one transaction: all or nothing. A change whose
+    /// claim is not at `expected_version` (or a proposal not open) refuses
+    /// the batch with [`StoreError::Conflict`]. Returns the ids of created
+    /// claims in order and the submission's id.
+    fn apply_claim_changes(
+        &self,
+        institution: &InstitutionCode,
+        submission: Option<&NewSubmission>,
+        changes: &[ClaimChange],
+    ) -> Result<(Vec<i64>, Option<i64>)>;
+    /// Submissions, newest first; of one institution when given.
+    fn submissions(
+        &self,
+        institution: Option<&InstitutionCode>,
+        limit: u32,
+        offset: u32,
+    ) -> Result<Vec<SubmissionRow>>;
+    /// One submission with its body.
+    fn submission(&self, id: i64) -> Result<Option<(SubmissionRow, Vec<u8>)>>;
+}
+
+/// The payer's memory: stored runs, the per-claim results addressed to the
+/// institutions, the payment record (請求実績), 照会 answers and the 70+
+/// ratio settlements.
+pub trait PayerStore: Send + Sync {
+    /// Stores a run with its per-claim results, and replaces the payment
+    /// record of every claim the run decided, in one transaction.
+    fn save_payer_run(
+        &self,
+        run: &NewPayerRun,
+        results: &[PayerResultRow],
+        payments: &[PaymentRow],
+        differences: &[RatioDifferenceRow],
+    ) -> Result<i64>;
+    /// The 70+ ratio differences billed to `insurer`, the latest run's for
+    /// each claim, by month.
+    fn ratio_differences(&self, insurer: &str) -> Result<Vec<RatioDifferenceRow>>;
+    /// Runs, newest first, without their outcome.
+    fn payer_runs(&self, limit: u32, offset: u32) -> Result<Vec<PayerRunRow>>;
+    /// One run whole.
+    fn payer_run(&self, id: i64) -> Result<Option<PayerRunRow>>;
+    /// The latest result of each of the institution's claims from runs
+    /// after `after_run`, oldest run first.
+    fn payer_results_for(&self, institution: &str, after_run: i64) -> Result<Vec<PayerResultRow>>;
+    /// The payment record of one institution with one payer for 診療年月
+    /// `from..=to` (YYYY-MM).
+    fn payment_record(
+        &self,
+        institution: &str,
+        payer: Payer,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<PaymentRow>>;
+    /// Records (or replaces) a candidate insurer's 照会 answer.
+    fn put_inquiry_answer(&self, a: &InquiryAnswerRow) -> Result<()>;
+    /// The 照会 answers about one claim, by insurer.
+    fn inquiry_answers(
+        &self,
+        institution: &str,
+        month: &str,
+        claim_id: &str,
+    ) -> Result<Vec<InquiryAnswerRow>>;
+    /// Records (or replaces) the insurer's settlement of one difference.
+    fn put_settlement(&self, s: &SettlementRow) -> Result<()>;
+    fn settlements(&self, insurer: &str) -> Result<Vec<SettlementRow>>;
+}
+
 /// Everything onshi stores, behind one object.
-pub trait Store: RegistryStore + InsurerStore + ClinicStore + FailureModeStore {}
-impl<T: RegistryStore + InsurerStore + ClinicStore + FailureModeStore> Store for T {}
+pub trait Store:
+    RegistryStore + InsurerStore + ClinicStore + FailureModeStore + ClaimStore + PayerStore
+{
+}
+impl<T: RegistryStore + InsurerStore + ClinicStore + FailureModeStore + ClaimStore + PayerStore>
+    Store for T
+{
+}

@@ -281,6 +281,121 @@ CREATE TRIGGER check_history_no_update BEFORE UPDATE ON check_history
 CREATE TRIGGER check_history_no_delete BEFORE DELETE ON check_history
     BEGIN SELECT RAISE(ABORT, 'check_history is append-only'); END;
 "#,
+    // 6: claims with a life (versions, proposed corrections, submissions)
+    // and the payer's memory (runs, results, 請求実績, 照会, settlements).
+    r#"
+CREATE TABLE claims (
+    id               INTEGER PRIMARY KEY,
+    institution_code TEXT NOT NULL,
+    claim_month      TEXT NOT NULL,
+    patient_key      TEXT NOT NULL,
+    version          INTEGER NOT NULL,
+    state            TEXT NOT NULL,
+    record           TEXT NOT NULL,
+    updated_at       TEXT NOT NULL,
+    UNIQUE (institution_code, claim_month, patient_key)
+);
+CREATE TABLE claim_versions (
+    claim_id  INTEGER NOT NULL REFERENCES claims (id),
+    version   INTEGER NOT NULL,
+    state     TEXT NOT NULL,
+    record    TEXT NOT NULL,
+    meta      TEXT NOT NULL,
+    PRIMARY KEY (claim_id, version)
+);
+CREATE TRIGGER claim_versions_no_update BEFORE UPDATE ON claim_versions
+    BEGIN SELECT RAISE(ABORT, 'claim_versions is append-only'); END;
+CREATE TRIGGER claim_versions_no_delete BEFORE DELETE ON claim_versions
+    BEGIN SELECT RAISE(ABORT, 'claim_versions is append-only'); END;
+CREATE TABLE claim_proposals (
+    id               INTEGER PRIMARY KEY,
+    claim_id         INTEGER NOT NULL REFERENCES claims (id),
+    based_on_version INTEGER NOT NULL,
+    record           TEXT NOT NULL,
+    reason           TEXT NOT NULL,
+    created_at       TEXT NOT NULL,
+    status           TEXT NOT NULL DEFAULT 'open',
+    decided_at       TEXT,
+    decided_by       TEXT,
+    decision_reason  TEXT
+);
+CREATE INDEX claim_proposals_claim ON claim_proposals (claim_id);
+CREATE TABLE claim_submissions (
+    id               INTEGER PRIMARY KEY,
+    institution_code TEXT NOT NULL,
+    claim_month      TEXT NOT NULL,
+    payer            TEXT NOT NULL,
+    format           TEXT NOT NULL,
+    digest           TEXT NOT NULL,
+    body             BLOB NOT NULL,
+    claims           INTEGER NOT NULL,
+    at               TEXT NOT NULL,
+    actor            TEXT NOT NULL
+);
+CREATE TABLE payer_runs (
+    id       INTEGER PRIMARY KEY,
+    as_of    TEXT NOT NULL,
+    at       TEXT NOT NULL,
+    actor    TEXT NOT NULL,
+    inputs   TEXT NOT NULL,
+    policy   TEXT NOT NULL,
+    summary  TEXT NOT NULL,
+    outcome  TEXT NOT NULL
+);
+CREATE TABLE payer_results (
+    run_id           INTEGER NOT NULL REFERENCES payer_runs (id),
+    institution_code TEXT NOT NULL,
+    claim_month      TEXT NOT NULL,
+    claim_id         TEXT NOT NULL,
+    fate             TEXT NOT NULL,
+    detail           TEXT NOT NULL,
+    PRIMARY KEY (run_id, institution_code, claim_month, claim_id)
+);
+CREATE INDEX payer_results_inst ON payer_results (institution_code, run_id);
+CREATE TABLE payer_ratio_differences (
+    run_id           INTEGER NOT NULL REFERENCES payer_runs (id),
+    insurer          TEXT NOT NULL,
+    institution_code TEXT NOT NULL,
+    claim_month      TEXT NOT NULL,
+    claim_id         TEXT NOT NULL,
+    detail           TEXT NOT NULL,
+    PRIMARY KEY (run_id, institution_code, claim_month, claim_id)
+);
+CREATE INDEX payer_ratio_differences_insurer ON payer_ratio_differences (insurer, run_id);
+CREATE TABLE payment_record (
+    institution_code TEXT NOT NULL,
+    payer            TEXT NOT NULL,
+    claim_month      TEXT NOT NULL,
+    claim_id         TEXT NOT NULL,
+    insurer          TEXT NOT NULL,
+    yen              INTEGER NOT NULL,
+    PRIMARY KEY (institution_code, claim_month, claim_id, insurer)
+);
+CREATE INDEX payment_record_month ON payment_record (institution_code, payer, claim_month);
+CREATE TABLE payer_inquiries (
+    institution_code TEXT NOT NULL,
+    claim_month      TEXT NOT NULL,
+    claim_id         TEXT NOT NULL,
+    insurer          TEXT NOT NULL,
+    matches          INTEGER NOT NULL,
+    answered_by      TEXT NOT NULL,
+    at               TEXT NOT NULL,
+    PRIMARY KEY (institution_code, claim_month, claim_id, insurer)
+);
+CREATE TABLE ratio_settlements (
+    insurer          TEXT NOT NULL,
+    institution_code TEXT NOT NULL,
+    claim_month      TEXT NOT NULL,
+    claim_id         TEXT NOT NULL,
+    kind             TEXT NOT NULL,
+    yen              INTEGER NOT NULL,
+    settled_on       TEXT,
+    done             INTEGER NOT NULL,
+    settled_by       TEXT NOT NULL,
+    at               TEXT NOT NULL,
+    PRIMARY KEY (insurer, institution_code, claim_month, claim_id)
+);
+"#,
 ];
 
 /// The PostgreSQL migrations, in order. Index `i` brings the schema to
@@ -567,5 +682,117 @@ CREATE TRIGGER check_history_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON 
     FOR EACH STATEMENT EXECUTE FUNCTION onshi_append_only();
 CREATE TRIGGER chain_start_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON chain_start
     FOR EACH STATEMENT EXECUTE FUNCTION onshi_append_only();
+"#,
+    // 3: claims with a life and the payer's memory (SQLite 6).
+    r#"
+CREATE TABLE claims (
+    id               BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    institution_code TEXT COLLATE "C" NOT NULL,
+    claim_month      TEXT COLLATE "C" NOT NULL,
+    patient_key      TEXT COLLATE "C" NOT NULL,
+    version          BIGINT NOT NULL,
+    state            TEXT COLLATE "C" NOT NULL,
+    record           TEXT COLLATE "C" NOT NULL,
+    updated_at       TEXT COLLATE "C" NOT NULL,
+    UNIQUE (institution_code, claim_month, patient_key)
+);
+CREATE TABLE claim_versions (
+    claim_id  BIGINT NOT NULL REFERENCES claims (id),
+    version   BIGINT NOT NULL,
+    state     TEXT COLLATE "C" NOT NULL,
+    record    TEXT COLLATE "C" NOT NULL,
+    meta      TEXT COLLATE "C" NOT NULL,
+    PRIMARY KEY (claim_id, version)
+);
+CREATE TRIGGER claim_versions_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON claim_versions
+    FOR EACH STATEMENT EXECUTE FUNCTION onshi_append_only();
+CREATE TABLE claim_proposals (
+    id               BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    claim_id         BIGINT NOT NULL REFERENCES claims (id),
+    based_on_version BIGINT NOT NULL,
+    record           TEXT COLLATE "C" NOT NULL,
+    reason           TEXT COLLATE "C" NOT NULL,
+    created_at       TEXT COLLATE "C" NOT NULL,
+    status           TEXT COLLATE "C" NOT NULL DEFAULT 'open',
+    decided_at       TEXT COLLATE "C",
+    decided_by       TEXT COLLATE "C",
+    decision_reason  TEXT COLLATE "C"
+);
+CREATE INDEX claim_proposals_claim ON claim_proposals (claim_id);
+CREATE TABLE claim_submissions (
+    id               BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    institution_code TEXT COLLATE "C" NOT NULL,
+    claim_month      TEXT COLLATE "C" NOT NULL,
+    payer            TEXT COLLATE "C" NOT NULL,
+    format           TEXT COLLATE "C" NOT NULL,
+    digest           TEXT COLLATE "C" NOT NULL,
+    body             BYTEA NOT NULL,
+    claims           BIGINT NOT NULL,
+    at               TEXT COLLATE "C" NOT NULL,
+    actor            TEXT COLLATE "C" NOT NULL
+);
+CREATE TABLE payer_runs (
+    id       BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    as_of    DATE NOT NULL,
+    at       TEXT COLLATE "C" NOT NULL,
+    actor    TEXT COLLATE "C" NOT NULL,
+    inputs   TEXT COLLATE "C" NOT NULL,
+    policy   TEXT COLLATE "C" NOT NULL,
+    summary  TEXT COLLATE "C" NOT NULL,
+    outcome  TEXT COLLATE "C" NOT NULL
+);
+CREATE TABLE payer_results (
+    run_id           BIGINT NOT NULL REFERENCES payer_runs (id),
+    institution_code TEXT COLLATE "C" NOT NULL,
+    claim_month      TEXT COLLATE "C" NOT NULL,
+    claim_id         TEXT COLLATE "C" NOT NULL,
+    fate             TEXT COLLATE "C" NOT NULL,
+    detail           TEXT COLLATE "C" NOT NULL,
+    PRIMARY KEY (run_id, institution_code, claim_month, claim_id)
+);
+CREATE INDEX payer_results_inst ON payer_results (institution_code, run_id);
+CREATE TABLE payer_ratio_differences (
+    run_id           BIGINT NOT NULL REFERENCES payer_runs (id),
+    insurer          TEXT COLLATE "C" NOT NULL,
+    institution_code TEXT COLLATE "C" NOT NULL,
+    claim_month      TEXT COLLATE "C" NOT NULL,
+    claim_id         TEXT COLLATE "C" NOT NULL,
+    detail           TEXT COLLATE "C" NOT NULL,
+    PRIMARY KEY (run_id, institution_code, claim_month, claim_id)
+);
+CREATE INDEX payer_ratio_differences_insurer ON payer_ratio_differences (insurer, run_id);
+CREATE TABLE payment_record (
+    institution_code TEXT COLLATE "C" NOT NULL,
+    payer            TEXT COLLATE "C" NOT NULL,
+    claim_month      TEXT COLLATE "C" NOT NULL,
+    claim_id         TEXT COLLATE "C" NOT NULL,
+    insurer          TEXT COLLATE "C" NOT NULL,
+    yen              BIGINT NOT NULL,
+    PRIMARY KEY (institution_code, claim_month, claim_id, insurer)
+);
+CREATE INDEX payment_record_month ON payment_record (institution_code, payer, claim_month);
+CREATE TABLE payer_inquiries (
+    institution_code TEXT COLLATE "C" NOT NULL,
+    claim_month      TEXT COLLATE "C" NOT NULL,
+    claim_id         TEXT COLLATE "C" NOT NULL,
+    insurer          TEXT COLLATE "C" NOT NULL,
+    matches          BOOLEAN NOT NULL,
+    answered_by      TEXT COLLATE "C" NOT NULL,
+    at               TEXT COLLATE "C" NOT NULL,
+    PRIMARY KEY (institution_code, claim_month, claim_id, insurer)
+);
+CREATE TABLE ratio_settlements (
+    insurer          TEXT COLLATE "C" NOT NULL,
+    institution_code TEXT COLLATE "C" NOT NULL,
+    claim_month      TEXT COLLATE "C" NOT NULL,
+    claim_id         TEXT COLLATE "C" NOT NULL,
+    kind             TEXT COLLATE "C" NOT NULL,
+    yen              BIGINT NOT NULL,
+    settled_on       DATE,
+    done             BOOLEAN NOT NULL,
+    settled_by       TEXT COLLATE "C" NOT NULL,
+    at               TEXT COLLATE "C" NOT NULL,
+    PRIMARY KEY (insurer, institution_code, claim_month, claim_id)
+);
 "#,
 ];

@@ -1,6 +1,8 @@
 //! The rows the store reads and writes, built from `onshi-core` types.
 
 use chrono::NaiveDate;
+use onshi_core::Payer;
+use onshi_core::claim_life::ClaimState;
 use onshi_core::matching::Attribute;
 use onshi_core::{
     CertificateSerial, InstitutionCode, InsurerNumber, Person, PersonRef, Qualification,
@@ -529,4 +531,222 @@ impl CheckLink {
         }
         l
     }
+}
+
+/// A claim as stored at the institution: its current version and state. The
+/// record is the clinic's own typed claim (`onshi_clinic::claims::ClaimRecord`)
+/// as JSON; the clinic parses it back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimRow {
+    pub id: i64,
+    pub institution: InstitutionCode,
+    /// 診療年月, YYYY-MM.
+    pub claim_month: String,
+    pub patient_key: String,
+    pub version: i64,
+    pub state: ClaimState,
+    pub record: serde_json::Value,
+    pub updated_at: String,
+}
+
+/// One version of a claim, never rewritten.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimVersionRow {
+    pub claim_id: i64,
+    pub version: i64,
+    pub state: ClaimState,
+    pub record: serde_json::Value,
+    pub meta: ChangeMeta,
+}
+
+/// Who changed a claim, when, why and by which rule; what carried it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ChangeMeta {
+    pub at: String,
+    pub actor: String,
+    pub reason: String,
+    pub rule: String,
+    /// The submission that carried this version to the payer.
+    #[serde(default)]
+    pub submission_id: Option<i64>,
+    /// The payer run whose decision this version records.
+    #[serde(default)]
+    pub payer_run_id: Option<i64>,
+    /// The payer's decision as received (返戻 reason, new insurer, shares).
+    #[serde(default)]
+    pub payer_detail: Option<serde_json::Value>,
+    /// The version this one replaces after a 返戻 or 取下げ (再請求).
+    #[serde(default)]
+    pub previous_version: Option<i64>,
+}
+
+/// A proposed correction of a frozen claim.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProposalRow {
+    pub id: i64,
+    pub claim_id: i64,
+    pub based_on_version: i64,
+    pub record: serde_json::Value,
+    pub reason: String,
+    pub created_at: String,
+    /// `open`, `accepted` or `dismissed`.
+    pub status: String,
+    pub decided_at: Option<String>,
+    pub decided_by: Option<String>,
+    pub decision_reason: Option<String>,
+}
+
+/// One step of a claim workflow, applied with the others of its batch in one
+/// transaction. `expected_version` guards against a concurrent change: a
+/// batch whose claim moved on is refused whole ([`crate::StoreError::Conflict`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClaimChange {
+    Create {
+        claim_month: String,
+        patient_key: String,
+        state: ClaimState,
+        record: serde_json::Value,
+        meta: ChangeMeta,
+    },
+    Version {
+        claim_id: i64,
+        expected_version: i64,
+        state: ClaimState,
+        record: serde_json::Value,
+        meta: ChangeMeta,
+        /// Link the version to the submission of the same batch.
+        carried_by_submission: bool,
+    },
+    Propose {
+        claim_id: i64,
+        based_on_version: i64,
+        record: serde_json::Value,
+        reason: String,
+        at: String,
+    },
+    DecideProposal {
+        proposal_id: i64,
+        accepted: bool,
+        by: String,
+        reason: String,
+        at: String,
+    },
+}
+
+/// A file or request that carried claims to a payer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewSubmission {
+    pub claim_month: String,
+    pub payer: Payer,
+    /// `uke` or `jsonl`.
+    pub format: String,
+    pub body: Vec<u8>,
+    pub claims: i64,
+    pub at: String,
+    pub actor: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubmissionRow {
+    pub id: i64,
+    pub institution: InstitutionCode,
+    pub claim_month: String,
+    pub payer: Payer,
+    pub format: String,
+    /// SHA-256 of the body, hex.
+    pub digest: String,
+    pub bytes: i64,
+    pub claims: i64,
+    pub at: String,
+    pub actor: String,
+}
+
+/// A stored payer run: what it read and everything it decided.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewPayerRun {
+    pub as_of: NaiveDate,
+    pub at: String,
+    pub actor: String,
+    /// The inputs: names, digests, submission ids (JSON).
+    pub inputs: serde_json::Value,
+    pub policy: serde_json::Value,
+    pub summary: serde_json::Value,
+    /// The whole outcome (report, bills, ratio differences, holds), as sent.
+    pub outcome: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PayerRunRow {
+    pub id: i64,
+    pub as_of: NaiveDate,
+    pub at: String,
+    pub actor: String,
+    pub inputs: serde_json::Value,
+    pub policy: serde_json::Value,
+    pub summary: serde_json::Value,
+    /// Present when one run is read whole.
+    pub outcome: Option<String>,
+}
+
+/// One claim's fate in a stored run, addressed to its institution.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PayerResultRow {
+    pub run_id: i64,
+    pub institution_code: String,
+    pub claim_month: String,
+    pub claim_id: String,
+    pub fate: String,
+    pub detail: serde_json::Value,
+}
+
+/// 請求実績: what one claim was decided to one insurer (weights 按分).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentRow {
+    pub institution_code: String,
+    pub payer: Payer,
+    pub claim_month: String,
+    pub claim_id: String,
+    pub insurer: String,
+    pub yen: u64,
+}
+
+/// A candidate insurer's answer to the payer's 照会 about a 不詳 claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InquiryAnswerRow {
+    pub institution_code: String,
+    pub claim_month: String,
+    pub claim_id: String,
+    pub insurer: String,
+    /// true: 該当; false: 非該当.
+    pub matches: bool,
+    pub by: String,
+    pub at: String,
+}
+
+/// The insurer's settlement with a 70+ patient of a ratio difference
+/// (notice §2(2) ※).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettlementRow {
+    pub insurer: String,
+    pub institution_code: String,
+    pub claim_month: String,
+    pub claim_id: String,
+    /// `claim` (請求: the patient pays the insurer) or `refund` (返還).
+    pub kind: String,
+    pub yen: u64,
+    pub settled_on: Option<NaiveDate>,
+    pub done: bool,
+    pub by: String,
+    pub at: String,
+}
+
+/// A 70+ ratio difference found by a stored run (notice §2(2) ※).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RatioDifferenceRow {
+    pub run_id: i64,
+    pub insurer: String,
+    pub institution_code: String,
+    pub claim_month: String,
+    pub claim_id: String,
+    pub detail: serde_json::Value,
 }

@@ -470,23 +470,13 @@ fn basis_label(b: &str) -> &str {
     }
 }
 
-fn claim_basis_label(b: &str) -> &str {
+fn claim_basis_label(b: onshi_core::claim::InsurerBasis) -> &'static str {
+    use onshi_core::claim::InsurerBasis as B;
     match b {
-        "confirmed" => "確認できた資格",
-        "told_orally" => "患者から聞き取った資格",
-        "lost_qualification" => "旧資格（資格(無効)の記号番号）",
-        o => o,
-    }
-}
-
-fn claim_source_label(b: &str) -> &str {
-    match b {
-        "online_check" => "オンライン資格確認",
-        "recheck" => "事後確認（再照会）",
-        "shown" => "提示された資格情報",
-        "previous_visit" => "前回受診時の記録",
-        "failure_mode" => "システム障害時モード",
-        o => o,
+        B::Confirmed => "確認できた資格",
+        B::ToldOrally => "患者から聞き取った資格",
+        B::LostQualification => "旧資格（資格(無効)の記号番号）",
+        B::Unknown => "不詳",
     }
 }
 
@@ -636,8 +626,8 @@ fn visit_markup(s: &Session, v: &visit::VisitView, step: &str, errors: &FieldErr
                 section.claim #claim {
                     h2 { "レセプトに記載する保険者情報" }
                     table.qual {
-                        tr { th { "区分" } td { (claim_basis_label(&c.basis)) "（" (c.section) "）" } }
-                        tr { th { "情報源" } td { (claim_source_label(&c.source)) } }
+                        tr { th { "区分" } td { (claim_basis_label(c.basis)) "（" (c.section) "）" } }
+                        tr { th { "情報源" } td { (c.source.label()) } }
                         tr.numbers { th { "保険者番号" } td.num { (c.insurer_number) } }
                         tr.numbers { th { "記号" } td.num { (page::opt(&c.insured_symbol)) } }
                         tr.numbers { th { "番号" } td.num { (c.insured_number) } }
@@ -785,17 +775,17 @@ async fn visit_error(
     let errors = match e {
         visit::ClinicError::Registry(RegistryError::NotFound) => return Err(UiError::NotFound),
         visit::ClinicError::Registry(r) if is_input(r) => FieldErrors::from_registry(r),
-        visit::ClinicError::NoRecordOnFile | visit::ClinicError::NoDeclaration => {
-            let mut f = FieldErrors::default();
-            f.add("", &e.to_string());
-            f
-        }
         visit::ClinicError::Registry(r) => {
             let mut f = FieldErrors::default();
             f.add("", &page::error_text(r));
             f
         }
         visit::ClinicError::Corrupt(_) => return Err(UiError::Internal),
+        _ => {
+            let mut f = FieldErrors::default();
+            f.add("", &e.to_string());
+            f
+        }
     };
     let (_, v) = load_visit(state, s, &id.to_string()).await?;
     Ok((StatusCode::BAD_REQUEST, visit_markup(s, &v, step, &errors)).into_response())

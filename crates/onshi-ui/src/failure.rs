@@ -395,7 +395,14 @@ pub async fn search(
             Err(e) => return Ok(Err(e)),
         };
         if let (Some(v), Some(a)) = (vid, &r.answer) {
-            visit::attach_answer(store.as_ref(), &inst, v, a, "failure_mode", now)?;
+            visit::attach_answer(
+                store.as_ref(),
+                &inst,
+                v,
+                a,
+                onshi_core::claim_life::FactSource::FailureMode,
+                now,
+            )?;
         }
         Ok::<_, UiError>(Ok(r))
     })
@@ -442,7 +449,14 @@ pub async fn pick(
             Err(e) => return Ok(Err(e)),
         };
         if let Some(v) = vid {
-            visit::attach_answer(store.as_ref(), &inst, v, &a, "failure_mode", now)?;
+            visit::attach_answer(
+                store.as_ref(),
+                &inst,
+                v,
+                &a,
+                onshi_core::claim_life::FactSource::FailureMode,
+                now,
+            )?;
         }
         Ok::<_, UiError>(Ok(a))
     })

@@ -253,7 +253,14 @@ fn fate_text(f: &Fate) -> (String, String) {
             insurer,
             person_ref,
         } => ("特定".into(), format!("{insurer}（{person_ref}）")),
-        Fate::PendingInquiry { candidates } => ("照会中（複数候補）".into(), candidates.join("、")),
+        Fate::PendingInquiry {
+            candidates,
+            held_until,
+            ..
+        } => (
+            "照会中（複数候補）".into(),
+            format!("{}（{}まで保留）", candidates.join("、"), held_until),
+        ),
         Fate::Apportioned { shares, reference } => (
             "按分".into(),
             format!(
@@ -265,7 +272,9 @@ fn fate_text(f: &Fate) -> (String, String) {
                     .join("、")
             ),
         ),
-        Fate::Unapportionable => ("按分不能（保留）".into(), String::new()),
+        Fate::Unapportionable { held_until, .. } => {
+            ("按分不能（保留）".into(), format!("{held_until}まで保留"))
+        }
     }
 }
 

@@ -119,6 +119,15 @@ impl From<onshi_clinic::visit::ClinicError> for ApiError {
             C::Registry(r) => r.into(),
             C::NoRecordOnFile => ApiError::new(StatusCode::CONFLICT, e.code(), e.to_string()),
             C::NoDeclaration => ApiError::new(StatusCode::NOT_FOUND, e.code(), e.to_string()),
+            C::Transition(_) | C::ClaimChanged | C::ProposalNotOpen | C::NothingToDo(_) => {
+                ApiError::new(StatusCode::CONFLICT, e.code(), e.to_string())
+            }
+            C::ClaimNotInMonth(_) => {
+                ApiError::new(StatusCode::BAD_REQUEST, e.code(), e.to_string())
+            }
+            C::File { .. } => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.code(), e.to_string())
+            }
             C::Corrupt(ref m) => {
                 tracing::error!(error = %m, "corrupt visit record");
                 ApiError::new(

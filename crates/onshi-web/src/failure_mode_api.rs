@@ -181,7 +181,14 @@ pub(crate) async fn search(
             }
             let r = fm::search(store.as_ref(), &inst, &raw, now, fm::SEARCHES_PER_MINUTE)?;
             if let (Some(v), Some(a)) = (raw.visit_id, &r.answer) {
-                visit::attach_answer(store.as_ref(), &inst, v, a, "failure_mode", now)?;
+                visit::attach_answer(
+                    store.as_ref(),
+                    &inst,
+                    v,
+                    a,
+                    onshi_core::claim_life::FactSource::FailureMode,
+                    now,
+                )?;
             }
             Ok::<_, ApiError>(r)
         })
@@ -218,7 +225,14 @@ pub(crate) async fn pick(
             }
             let a = fm::pick(store.as_ref(), &inst, search_id, candidate, now)?;
             if let Some(v) = b.visit_id {
-                visit::attach_answer(store.as_ref(), &inst, v, &a, "failure_mode", now)?;
+                visit::attach_answer(
+                    store.as_ref(),
+                    &inst,
+                    v,
+                    &a,
+                    onshi_core::claim_life::FactSource::FailureMode,
+                    now,
+                )?;
             }
             Ok::<_, ApiError>(a)
         })

@@ -20,6 +20,7 @@
 
 pub mod api;
 pub mod audit;
+pub mod claims_api;
 pub mod clinic_api;
 pub mod error;
 pub mod extract;
@@ -64,6 +65,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ui)
         .merge(insurer_api::routes())
         .merge(clinic_api::routes())
+        .merge(claims_api::routes())
         .merge(failure_mode_api::routes())
         .merge(oqs_api::routes())
         .merge(payer_api::routes())

@@ -473,6 +473,71 @@ async fn every_endpoint_as_every_role() {
     .await;
     assert_eq!(status, 201, "{rec}");
     let record = rec["id"].as_i64().unwrap();
+    // The institution's claims: one draft (the card visit), one confirmed
+    // with an open proposed correction (資格(無効), then numbers by 聞き取り).
+    ok(
+        &s,
+        &s.clinic,
+        Method::POST,
+        &format!("/api/v1/visits/{visit}/decision"),
+        json!({"points": 120}),
+    )
+    .await;
+    let lost_visit = ok(
+        &s,
+        &s.clinic,
+        Method::POST,
+        "/api/v1/visits",
+        json!({"visited_on": DAY, "patient_key": "AUTHZ-B",
+               "attempt": {"reference": "card", "certificate_serial": "DEMO-LOST"}}),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+    ok(
+        &s,
+        &s.clinic,
+        Method::POST,
+        &format!("/api/v1/visits/{lost_visit}/decision"),
+        json!({"points": 100}),
+    )
+    .await;
+    let month = ok(
+        &s,
+        &s.clinic,
+        Method::POST,
+        "/api/v1/claim-records/sync",
+        json!({"month": "2026-11"}),
+    )
+    .await;
+    let claim_of = |key: &str| {
+        month["claims"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["patient_key"] == format!("key-{key}"))
+            .unwrap_or_else(|| panic!("no claim for {key}: {month}"))["id"]
+            .as_i64()
+            .unwrap()
+    };
+    let claim = claim_of("AUTHZ-A");
+    let lost_claim = claim_of("AUTHZ-B");
+    ok(
+        &s,
+        &s.clinic,
+        Method::POST,
+        "/api/v1/claim-records/confirm",
+        json!({"month": "2026-11", "ids": [lost_claim]}),
+    )
+    .await;
+    ok(
+        &s,
+        &s.clinic,
+        Method::POST,
+        &format!("/api/v1/visits/{lost_visit}/hearing"),
+        json!({"insurer_number": "06130017", "insured_symbol": "5", "insured_number": "77"}),
+    )
+    .await;
 
     // --- The table: one row per route and method, in an order that works. ---
     use Allow::{Only, Public};
@@ -508,6 +573,47 @@ async fn every_endpoint_as_every_role() {
             .id(visit)
             .json(json!({"paid_on": DAY})),
         Ep::new(Method::GET, "/api/v1/claims", Only(I), 200).q("?month=2026-11"),
+        // Claims with a life.
+        Ep::new(Method::GET, "/api/v1/claim-records", Only(I), 200).q("?month=2026-11"),
+        Ep::new(Method::POST, "/api/v1/claim-records/sync", Only(I), 200)
+            .json(json!({"month": "2026-11"})),
+        Ep::new(Method::GET, "/api/v1/claim-records/{id}", Only(I), 200).id(claim),
+        Ep::new(
+            Method::POST,
+            "/api/v1/claim-records/{id}/proposal/dismiss",
+            Only(I),
+            200,
+        )
+        .id(lost_claim)
+        .json(json!({"reason": "確認中"})),
+        Ep::new(Method::POST, "/api/v1/visits/{id}/hearing", Only(I), 200)
+            .id(lost_visit)
+            .json(json!({"insurer_number": "06130017", "insured_symbol": "5", "insured_number": "78"})),
+        Ep::new(
+            Method::POST,
+            "/api/v1/claim-records/{id}/proposal/accept",
+            Only(I),
+            200,
+        )
+        .id(lost_claim)
+        .json(json!({"reason": "患者に確認済み"})),
+        Ep::new(Method::POST, "/api/v1/claim-records/confirm", Only(I), 200)
+            .json(json!({"month": "2026-11", "ids": [claim]})),
+        Ep::new(Method::POST, "/api/v1/claim-records/submit", Only(I), 201)
+            .json(json!({"month": "2026-11", "payer": "shiharai_kikin", "format": "jsonl"})),
+        Ep::new(Method::GET, "/api/v1/claim-submissions", Only(I), 200),
+        Ep::new(Method::POST, "/api/v1/claim-records/{id}/withdraw", Only(I), 200)
+            .id(claim)
+            .json(json!({"reason": "点数の訂正"})),
+        Ep::new(Method::POST, "/api/v1/claim-records/{id}/reclaim", Only(I), 200)
+            .id(claim)
+            .json(json!({"reason": "点数を訂正して再請求"})),
+        Ep::new(
+            Method::POST,
+            "/api/v1/claim-records/results/receive",
+            Only(I),
+            200,
+        ),
         Ep::new(Method::GET, "/api/v1/forms/declaration.pdf", Only(I), 200),
         Ep::new(Method::GET, "/api/v1/rechecks", Only(I), 200),
         Ep::new(Method::POST, "/api/v1/rechecks/run", Only(I), 200),
@@ -620,6 +726,22 @@ async fn every_endpoint_as_every_role() {
         Ep::new(Method::POST, "/api/v1/payer/runs", Only(Y), 200)
             .q("?as_of=2026-11-25")
             .raw("application/x-ndjson", b""),
+        Ep::new(Method::GET, "/api/v1/payer/runs", Only(Y), 200),
+        Ep::new(Method::GET, "/api/v1/payer/runs/{id}", Only(Y), 200).id(1),
+        Ep::new(Method::GET, "/api/v1/payer/submissions", Only(Y), 200),
+        Ep::new(Method::POST, "/api/v1/payer/inquiries", Only(Y), 201).json(
+            json!({"institution_code": demo::CLINIC_CODE, "claim_month": "2026-11", "claim_id": "1",
+                   "insurer": "01130012", "answer": "no_match"}),
+        ),
+        Ep::new(Method::GET, "/api/v1/insurer/ratio-differences", Only(N), 200),
+        Ep::new(
+            Method::PUT,
+            "/api/v1/insurer/ratio-differences/settlement",
+            Only(N),
+            400,
+        )
+        .json(json!({"institution_code": demo::CLINIC_CODE, "claim_month": "2026-11", "claim_id": "1",
+                     "kind": "claim"})),
         Ep::new(Method::GET, "/api/v1/me", Only(P), 200).q("?date=2026-11-25"),
     ];
 

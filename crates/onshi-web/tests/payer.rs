@@ -371,9 +371,39 @@ async fn every_case_of_notice_3_and_4() {
         for r in v["report"].as_array_mut().unwrap() {
             r.as_object_mut().unwrap().remove("source");
         }
+        v.as_object_mut().unwrap().remove("run_id");
         v
     };
     assert_eq!(strip(&out), strip(&again));
+    // Each run is stored and read back as it was answered; the same input
+    // again gives the stored outcome byte for byte (issue 15 item 6).
+    let (_, same) = s.payer_run(&payer, "as_of=2026-11-25", &lines).await;
+    let stored = |id: &Value| {
+        let id = id.as_i64().unwrap();
+        let payer = payer.clone();
+        let s = &s;
+        async move {
+            s.http
+                .get(format!("{}/api/v1/payer/runs/{id}", s.url))
+                .bearer_auth(&payer)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let (first, third) = (stored(&out["run_id"]).await, stored(&same["run_id"]).await);
+    assert_ne!(out["run_id"], same["run_id"]);
+    assert_eq!(
+        first, third,
+        "the same input on the same registry, byte for byte"
+    );
+    let back: Value = serde_json::from_str(&first).unwrap();
+    let mut answered = out.clone();
+    answered.as_object_mut().unwrap().remove("run_id");
+    assert_eq!(back, answered, "the stored outcome is the answered one");
 
     // Only the payer runs it.
     assert_eq!(
@@ -418,7 +448,8 @@ async fn claims_built_at_the_window_then_run_by_the_payer() {
     let (_, v3) = visit(json!({"visited_on": "2026-11-12", "patient_key": "C", "attempt": {"reference": "card", "certificate_serial": "DEMO-NONE"}})).await;
     call(M::PUT, format!("/api/v1/visits/{}/declaration", v3["id"]), Some(json!({
         "insurance_type": "kokuho", "name": "鈴木 一郎", "kana": "スズキ イチロウ", "birth_date": "2004-05-09", "sex": "male",
-        "address": "東京都世田谷区三軒茶屋1丁目1番1号", "ratio": "3割", "phone": "090-0000-1234"}))).await;
+        "address": "東京都世田谷区三軒茶屋1丁目1番1号", "ratio": "3割", "phone": "090-0000-1234",
+        "declared_on": "2026-11-12", "signature": "鈴木 一郎"}))).await;
     call(
         M::POST,
         format!("/api/v1/visits/{}/decision", v3["id"]),

@@ -25,6 +25,7 @@ use r2d2::{CustomizeConnection, Pool, PooledConnection};
 use r2d2_postgres::PostgresConnectionManager;
 
 mod batch;
+mod claims;
 mod clinic;
 mod conn;
 mod failure_mode;

@@ -16,6 +16,7 @@ use rusqlite::types::Type;
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
 mod check_log;
+mod claims;
 mod clinic;
 mod failure_mode;
 mod insurer;
