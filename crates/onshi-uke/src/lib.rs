@@ -137,18 +137,27 @@
 //! The MHLW 記録条件仕様（医科用） PDF itself was not read.
 
 pub mod error;
+pub mod file;
 pub mod layout;
 mod read;
 pub mod sjis;
+pub mod width;
 mod write;
 
 use chrono::NaiveDate;
 use onshi_core::Payer;
 
 pub use error::{FieldAt, UkeError};
+pub use file::{
+    Insurance, Kouhi, Receipt, ReceiptClass, ReceiptFacts, ReceiptProblem, Record, UkeFile,
+    VisitSource,
+};
 pub use onshi_payer::claim::Claim;
 pub use read::{parse_date, parse_month, read_uke};
-pub use write::{MAX_CLAIMS, is_dependant, is_kouki, payer_code, receipt_kind, write_uke};
+pub use write::{
+    MAX_CLAIMS, benefit_field, chart_number, is_dependant, is_kokuho, is_kouki, payer_code,
+    receipt_kind, write_uke,
+};
 
 /// The institution part of a claim file (the IR record).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,13 +174,14 @@ pub struct UkeInstitution {
     pub billing_month: NaiveDate,
 }
 
-/// A claim file as input to the payer run: each claim with a source label
-/// (`uke:<レセプト番号>`) and intake validation, like the JSON Lines claims.
+/// A claim file as input to the payer run: one entry per receipt, labelled
+/// `uke:<position>` (1-based, 6 digits), with the claim after intake
+/// validation, like the JSON Lines claims. The file is read whole
+/// ([`UkeFile::parse`]); only a file that is not a 医科 claim file is refused.
+/// A receipt that is not an insurer claim is reported in its place: a
+/// 公費単独 receipt as `kouhi_only_not_insurer_claim`, one without visit
+/// dates as `no_visit_dates`, one whose 給付割合 onshi's claims cannot hold
+/// as `unsupported_benefit_ratio` (see [`ReceiptProblem`]).
 pub fn claims_for_run(bytes: &[u8]) -> Result<Vec<onshi_payer::claim::ClaimInput>, UkeError> {
-    let (_, claims) = read_uke(bytes)?;
-    Ok(claims
-        .into_iter()
-        .enumerate()
-        .map(|(i, c)| (format!("uke:{:06}", i + 1), c.validate().map(|_| c)))
-        .collect())
+    Ok(UkeFile::parse(bytes)?.claim_inputs())
 }
