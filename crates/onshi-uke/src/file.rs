@@ -330,6 +330,9 @@ pub struct ReceiptFacts {
     pub branch: Option<String>,
     /// KO records in order (第一公費 first).
     pub kouhi: Vec<Kouhi>,
+    /// MF 窓口負担額区分 (00 高額療養費の現物給付なし, 01 あり, 02 あり・多数回
+    /// 該当), `None` without MF.
+    pub window_kind: Option<String>,
     /// Visit dates, sorted, without duplicates.
     pub visit_dates: Vec<NaiveDate>,
     pub visits_from: VisitSource,
@@ -675,7 +678,7 @@ fn read_receipt(
     let mut kouhi = Vec::new();
     let mut branch: Option<Option<String>> = None;
     let mut jd: Option<(usize, Vec<NaiveDate>, u64)> = None;
-    let mut mf_seen = false;
+    let mut window_kind: Option<String> = None;
     let mut diagnoses = Vec::new();
     let mut tekiyo = Vec::new();
     // 診療識別 of the CO run being read (an empty one continues it).
@@ -725,13 +728,13 @@ fn read_receipt(
                 jd = Some((l.line, dates, counted));
             }
             "MF" => {
-                once(l, mf_seen)?;
+                once(l, window_kind.is_some())?;
                 l.check_len(&layout::MF)?;
                 let k = l.get(layout::mf::KIND);
                 if !matches!(k, "00" | "01" | "02") {
                     return Err(l.bad(format!("窓口負担額区分「{k}」は00, 01, 02のいずれかです")));
                 }
-                mf_seen = true;
+                window_kind = Some(k.to_owned());
             }
             "SY" => {
                 use layout::sy;
@@ -855,6 +858,7 @@ fn read_receipt(
             insurance: insurance.map(|(_, h)| h),
             branch: branch.flatten(),
             kouhi,
+            window_kind,
             visit_dates,
             visits_from,
             diagnoses,
@@ -1217,6 +1221,15 @@ impl UkeFile {
         number: &str,
     ) -> Result<(), UkeError> {
         let receipt = index + 1;
+        let label = {
+            let count = self.receipts.len();
+            let f = &self
+                .receipts
+                .get(index)
+                .ok_or(UkeError::NoSuchReceipt { index, count })?
+                .facts;
+            f.chart.clone().unwrap_or_else(|| f.number.to_string())
+        };
         let invalid = |field, message: String| UkeError::InvalidEdit {
             receipt,
             field,
@@ -1240,7 +1253,7 @@ impl UkeFile {
         let at = |field| FieldAt {
             record: "HO",
             field,
-            claim: Some((receipt, String::new())),
+            claim: Some((receipt, label.clone())),
         };
         use layout::ho;
         let name = |i| layout::HO.name(i);
@@ -1321,6 +1334,7 @@ mod tests {
                 insurance: None,
                 branch: None,
                 kouhi: vec![],
+                window_kind: None,
                 visit_dates: vec![],
                 visits_from: VisitSource::None,
                 diagnoses: vec![],

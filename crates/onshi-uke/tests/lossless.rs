@@ -333,6 +333,7 @@ fn onshis_own_files_read_by_the_model() {
                 Some(onshi_uke::chart_number(c).as_str())
             );
             assert!(f.kouhi.is_empty());
+            assert_eq!(f.window_kind.as_deref(), Some("00"), "MF");
             assert_eq!(f.burden_percent, Some(c.burden_ratio_percent));
             // Each of onshi's records is one the model reads.
             let ids: Vec<&str> = r.all_records().map(|x| x.id()).collect();

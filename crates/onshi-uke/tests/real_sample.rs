@@ -104,6 +104,7 @@ fn the_facts_onshi_reads() {
         (1, 677, Some(1354))
     );
     assert_eq!(f.diagnoses.len(), 3);
+    assert_eq!(f.window_kind, None, "no MF in the sample");
     assert!(
         f.tekiyo.is_empty(),
         "its 810000001 lines are 用法 under 22/23"
@@ -348,6 +349,10 @@ fn edits_that_cannot_be_made_change_nothing() {
         .set_insurer(1, "01130012", Some("1,2"), "1")
         .unwrap_err();
     assert_eq!(e.code(), "forbidden_character");
+    assert!(
+        e.to_string().contains("2件目のレセプト 00698"),
+        "names the receipt by its カルテ番号: {e}"
+    );
     assert_eq!(
         file.set_patient_paid(1, 1_000_000_000).unwrap_err().code(),
         "invalid_edit"
