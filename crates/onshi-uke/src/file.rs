@@ -701,11 +701,11 @@ fn read_receipt(
             }
             "SN" => {
                 use layout::sn;
-                l.check_len(&layout::SN)?;
                 // The 公費 負担者' SN (負担者種別 2–5) is kept as it is.
                 if l.get(sn::BURDENER) != codes::BURDENER_INSURANCE {
                     continue;
                 }
+                l.check_len(&layout::SN)?;
                 once(l, branch.is_some())?;
                 let check = l.get(sn::CHECK);
                 if !is_digits(check, 2) {
@@ -718,7 +718,6 @@ fn read_receipt(
                 branch = Some(Some(b).filter(|s| !s.is_empty()).map(str::to_owned));
             }
             "JD" => {
-                l.check_len(&layout::JD)?;
                 // A 公費 負担者's JD is kept as it is.
                 if l.get(layout::jd::BURDENER) != codes::BURDENER_INSURANCE {
                     continue;

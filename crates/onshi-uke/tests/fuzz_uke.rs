@@ -41,6 +41,8 @@ const RECEIPT_PROBLEMS: &[&str] = &[
     "unsupported_benefit_ratio",
 ];
 
+const SAMPLE: &[u8] = include_bytes!("data/RECEIPTC_GAIRAI_SAMPLE.UKE");
+
 fn config() -> ProptestConfig {
     ProptestConfig {
         cases: std::env::var("PROPTEST_CASES")
@@ -181,6 +183,25 @@ proptest! {
     fn mutated_kokuho_files(ops in ops()) {
         let file = write_uke(&institution(Payer::Kokuhoren), &kokuho_claims()).unwrap();
         judge(&mutate(file, &ops))?;
+    }
+
+    /// The real sample (KO, SI, IY, 公費単独, no JD) mutated.
+    #[test]
+    fn mutated_real_sample(ops in ops()) {
+        judge(&mutate(SAMPLE.to_vec(), &ops))?;
+    }
+
+    /// The real sample's records swapped, dropped or repeated, behind its IR.
+    #[test]
+    fn shuffled_sample_records(
+        picks in prop::collection::vec(any::<prop::sample::Index>(), 0..60),
+    ) {
+        let recs = records(SAMPLE);
+        let text: String = std::iter::once(recs[0].clone())
+            .chain(picks.iter().map(|p| recs[p.index(recs.len())].clone()))
+            .map(|r| r + "\r\n")
+            .collect();
+        judge(&bytes(&text))?;
     }
 
     /// Whole records swapped, dropped or repeated.

@@ -126,6 +126,12 @@ fn unknown_and_skipped_records() {
             "{bad}"
         );
     }
+    // The SN and JD of a 公費 負担者 are kept, not read, whatever their
+    // length.
+    for other in ["JD,2,1,,1", "SN,3", "JD,5"] {
+        let (_, back) = read_uke(&with_inserted(5, other)).unwrap();
+        assert_eq!(back, read_uke(&valid()).unwrap().1, "{other}");
+    }
     // SI/IY/TO (line items onshi's Claim does not hold) are kept, not read.
     let si = format!("SI,11,1,111000110,,288,1{}", ",".repeat(37));
     let (_, back) = read_uke(&with_inserted(6, &si)).unwrap();
