@@ -483,6 +483,23 @@ impl ReceiptProblem {
     }
 }
 
+/// Where a record sits in the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    /// Before IR (a UK), `n`-th.
+    Head(usize),
+    Ir,
+    /// Between IR and the first RE, `n`-th.
+    Preamble(usize),
+    /// In receipt `receipt` (0-based): its RE (`record: None`) or
+    /// `records()[i]` (`record: Some(i)`).
+    Receipt {
+        receipt: usize,
+        record: Option<usize>,
+    },
+    Go,
+}
+
 /// A RECEIPTC.UKE held whole (see the module docs).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UkeFile {
@@ -1084,6 +1101,43 @@ impl UkeFile {
             .chain(self.preamble.iter())
             .chain(self.receipts.iter().flat_map(Receipt::all_records))
             .chain(std::iter::once(&self.go))
+    }
+
+    /// Every record in file order with its place: which receipt it belongs
+    /// to and where in it ([`Receipt::follows`] gives the record before).
+    pub fn places(&self) -> impl Iterator<Item = (Place, &Record)> {
+        let head = self
+            .head
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (Place::Head(i), r));
+        let pre = self
+            .preamble
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (Place::Preamble(i), r));
+        let receipts = self.receipts.iter().enumerate().flat_map(|(n, rc)| {
+            let re = std::iter::once((
+                Place::Receipt {
+                    receipt: n,
+                    record: None,
+                },
+                &rc.re,
+            ));
+            re.chain(rc.records.iter().enumerate().map(move |(i, r)| {
+                (
+                    Place::Receipt {
+                        receipt: n,
+                        record: Some(i),
+                    },
+                    r,
+                )
+            }))
+        });
+        head.chain(std::iter::once((Place::Ir, &self.ir)))
+            .chain(pre)
+            .chain(receipts)
+            .chain(std::iter::once((Place::Go, &self.go)))
     }
 
     /// Each receipt as a claim, in file order, or why it is not one

@@ -119,9 +119,9 @@
 //! for online 医科 files \[U\]), IR, records between IR and the first RE,
 //! each receipt (RE and every record up to the next RE or GO), GO, and the
 //! EOF byte or its absence. [`UkeFile::to_bytes`] gives back exactly the
-//! bytes read. Each record knows its line, its receipt, and the record it
-//! follows ([`Receipt::follows`]); a CO knows the SI/IY/TO it comes after
-//! ([`Receipt::line_item_of`]).
+//! bytes read. Each record knows its line, its receipt ([`UkeFile::places`]),
+//! and the record it follows ([`Receipt::follows`]); a CO knows the SI/IY/TO
+//! it comes after ([`Receipt::line_item_of`]).
 //!
 //! | record | what onshi reads ([`ReceiptFacts`]) | otherwise |
 //! | --- | --- | --- |
@@ -256,7 +256,7 @@ use onshi_core::Payer;
 
 pub use error::{FieldAt, UkeError};
 pub use file::{
-    Insurance, Kouhi, Receipt, ReceiptClass, ReceiptFacts, ReceiptProblem, Record, UkeFile,
+    Insurance, Kouhi, Place, Receipt, ReceiptClass, ReceiptFacts, ReceiptProblem, Record, UkeFile,
     VisitSource,
 };
 pub use onshi_payer::claim::Claim;

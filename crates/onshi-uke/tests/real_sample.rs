@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use onshi_core::Payer;
-use onshi_uke::{ReceiptClass, UkeError, UkeFile, VisitSource, claims_for_run, read_uke};
+use onshi_uke::{Place, ReceiptClass, UkeError, UkeFile, VisitSource, claims_for_run, read_uke};
 
 const SAMPLE: &[u8] = include_bytes!("data/RECEIPTC_GAIRAI_SAMPLE.UKE");
 
@@ -191,10 +191,42 @@ fn uninterpreted_records_stay_in_place_tied_to_what_they_follow() {
             "湿布薬　３５日分"
         ]
     );
-    // Records keep their lines: the n-th record of the file is line n.
+    // Records keep their lines: the n-th record of the file is line n, and
+    // each knows its receipt and its place in it.
     for (n, r) in file.records().enumerate() {
         assert_eq!(r.line(), n + 1);
     }
+    let mut in_receipts = 0;
+    for (n, (place, r)) in file.places().enumerate() {
+        assert_eq!(r.line(), n + 1);
+        match place {
+            Place::Receipt {
+                receipt,
+                record: Some(i),
+            } => {
+                assert!(std::ptr::eq(r, &file.receipts()[receipt].records()[i]));
+                in_receipts += 1;
+            }
+            Place::Receipt {
+                receipt,
+                record: None,
+            } => assert!(std::ptr::eq(r, file.receipts()[receipt].re())),
+            Place::Ir => assert_eq!(n, 0),
+            Place::Go => assert_eq!(n, 635),
+            other => panic!("{other:?}: the sample has no UK and nothing before RE 1"),
+        }
+    }
+    assert_eq!(in_receipts, 636 - 2 - 75);
+    // The CO of RE 1 at line 11 is in receipt 0, after the SI on line 10.
+    let (place, co) = file.places().nth(10).unwrap();
+    assert_eq!(co.bytes(), sjis("CO,22,2,810000001,疼痛時"));
+    assert_eq!(
+        place,
+        Place::Receipt {
+            receipt: 0,
+            record: Some(at)
+        }
+    );
 }
 
 #[test]
