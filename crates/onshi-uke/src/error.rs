@@ -94,8 +94,10 @@ pub enum UkeError {
         message: String,
     },
 
-    /// A required record is absent: IR or GO for the file, HO or JD for the
-    /// claim that starts at `claim_line`.
+    /// A required record is absent: IR or GO for the file; HO for a
+    /// 医保 receipt or KO for a 公費 one, starting at `claim_line`; JD (or any
+    /// day information) for a receipt [`crate::read_uke`] must turn into a
+    /// claim.
     #[error("{}{record}レコードがありません", claim_line.map(|l| format!("{l}行目のレセプトに")).unwrap_or_default())]
     MissingRecord {
         record: &'static str,
@@ -112,17 +114,36 @@ pub enum UkeError {
         counted: u64,
     },
 
-    /// A record id this reader does not know at all.
+    /// A record id that is not one: not two capital ASCII letters (an empty
+    /// line, a cut record). Records with a well-formed id onshi does not
+    /// interpret are kept, not refused.
     #[error("{line}行目: 不明なレコード識別情報「{record}」です")]
     UnknownRecord { line: usize, record: String },
 
-    /// A known record onshi's `Claim` cannot represent (KO 公費, or SN/JD for
-    /// a 公費 負担者), refused rather than dropped.
+    /// A receipt [`crate::read_uke`] cannot turn into a `Claim` (a 公費単独
+    /// receipt). [`crate::claims_for_run`] and [`crate::UkeFile`] take such a
+    /// file and report the receipt instead.
     #[error("{line}行目: {record}レコード（{what}）は onshi の Claim で表せないため読み込めません")]
     UnsupportedRecord {
         line: usize,
         record: String,
         what: &'static str,
+    },
+
+    /// An edit of a read file ([`crate::UkeFile::set_insurer`] and the
+    /// like) names a receipt the file does not have (`index` is 0-based,
+    /// `count` the receipts in the file).
+    #[error("{}件目のレセプトはありません（このファイルのレセプトは{count}件です）", index + 1)]
+    NoSuchReceipt { index: usize, count: usize },
+
+    /// An edit of a read file would write a value the field cannot hold (a
+    /// 保険者番号 with a wrong 検証番号, an empty 番号, a 記号 on a 不詳
+    /// receipt, an amount too large), or a record that no longer reads.
+    #[error("{receipt}件目のレセプトの{field}: {message}")]
+    InvalidEdit {
+        receipt: usize,
+        field: &'static str,
+        message: String,
     },
 }
 
@@ -141,6 +162,8 @@ impl UkeError {
             Self::CountMismatch { .. } => "count_mismatch",
             Self::UnknownRecord { .. } => "unknown_record",
             Self::UnsupportedRecord { .. } => "unsupported_record",
+            Self::NoSuchReceipt { .. } => "no_such_receipt",
+            Self::InvalidEdit { .. } => "invalid_edit",
         }
     }
 }

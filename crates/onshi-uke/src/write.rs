@@ -3,13 +3,15 @@
 use chrono::{Datelike, NaiveDate};
 use onshi_core::burden::{AgeBand, age_band};
 use onshi_core::claim::UNKNOWN_NUMBER_KOUKI;
-use onshi_core::{InstitutionCode, InsurerNumber, Payer, Sex};
+use onshi_core::{InstitutionCode, InsuranceKind, InsurerNumber, Payer, Sex};
 use onshi_payer::claim::Claim;
 
 use crate::UkeInstitution;
 use crate::error::{FieldAt, UkeError};
 use crate::layout::{self, Layout, codes};
+use crate::read::inferred_burden;
 use crate::sjis::encode_field;
+use crate::width::to_zenkaku;
 
 /// Most claims one file can number (レセプト番号 is 6 digits \[I\]).
 pub const MAX_CLAIMS: usize = 999_999;
@@ -145,6 +147,75 @@ pub fn receipt_kind(c: &Claim) -> &'static str {
     }
 }
 
+/// Whether the claim is a 国民健康保険 one (市町村国保, 国保組合, 退職者医療):
+/// the receipts the 記録条件仕様 records 給付割合 for.
+pub fn is_kokuho(c: &Claim) -> bool {
+    InsurerNumber::parse(&c.insurer.insurer_number).is_ok_and(|n| {
+        matches!(
+            n.kind(),
+            InsuranceKind::Kokuho | InsuranceKind::KokuhoKumiai | InsuranceKind::Taishoku
+        )
+    })
+}
+
+/// RE 給付割合 as onshi writes it: 100 − the burden for 国保 \[C\], and
+/// empty otherwise, as the 記録条件仕様 asks (原則記録を省略する) \[C\] —
+/// unless the burden is not the one a reader infers from the レセプト種別
+/// (10割, or a declared ratio other than the age rule's), which only
+/// 給付割合 can carry \[D\].
+pub fn benefit_field(c: &Claim) -> String {
+    let burden = c.burden_ratio_percent.min(100);
+    if is_kokuho(c) || inferred_burden(receipt_kind(c), "") != Some(burden) {
+        (100 - burden).to_string()
+    } else {
+        String::new()
+    }
+}
+
+/// FNV-1a, 64 bits: a hash that is the same on every platform and release.
+fn fnv1a64(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// RE カルテ番号等 for a claim: all digits, because UKE readers take the
+/// last all-digit field of RE as the patient number \[I: OpenReceView, see the 2026-12-02 review\].
+/// The claim_id itself when it is 1–20 ASCII digits; otherwise 16 digits from
+/// a hash (FNV-1a) of the claim_id without a leading `YYYYMM-` of its
+/// 診療年月 (onshi's claim ids are `YYYYMM-key-…`, so one patient keeps one
+/// number from month to month) \[D\]. A file carries this number, not the
+/// claim_id: reading gives it back as the claim_id.
+pub fn chart_number(c: &Claim) -> String {
+    let id = c.claim_id.as_str();
+    if (1..=20).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_digit()) {
+        return id.to_owned();
+    }
+    let prefix = format!("{}-", c.claim_month.replace('-', ""));
+    let key = id
+        .strip_prefix(prefix.as_str())
+        .filter(|k| !k.is_empty())
+        .unwrap_or(id);
+    format!("{:016}", fnv1a64(key.as_bytes()) % 10_000_000_000_000_000)
+}
+
+/// A 漢字 field: ASCII and 半角カナ in their 全角 forms, so that 英数 and 漢字
+/// characters are never mixed (記録条件仕様) \[C\].
+fn kanji(s: &str) -> String {
+    to_zenkaku(s)
+}
+
+/// An 英数又は漢字 field (氏名): as is when every character is a 1-byte one
+/// (ASCII or 半角カナ: 英数 mode \[I\]), else all 全角 (漢字 mode; the space
+/// between 姓 and 名 becomes U+3000) \[C\].
+fn alnum_or_kanji(s: &str) -> String {
+    if s.chars().all(crate::width::is_one_byte) {
+        s.to_owned()
+    } else {
+        to_zenkaku(s)
+    }
+}
+
 fn invalid(
     index: usize,
     c: &Claim,
@@ -212,20 +283,6 @@ fn check_claim(
             "invalid_branch",
             "insurer.branch",
             "枝番は2桁の数字です",
-        ));
-    }
-    let id_ok = !c.claim_id.is_empty()
-        && c.claim_id.len() <= max::CHART
-        && c.claim_id
-            .bytes()
-            .all(|b| b.is_ascii_graphic() && b != b',' && b != b'"');
-    if !id_ok {
-        return Err(invalid(
-            index,
-            c,
-            "claim_id_not_representable",
-            "claim_id",
-            "レセプト番号（claim_id）はカルテ番号等欄に記録するため、カンマ・引用符を除く半角英数記号20文字以内です",
         ));
     }
     if !in_year_range(c.patient.birth_date) || c.visit_dates.iter().any(|d| !in_year_range(*d)) {
@@ -296,8 +353,22 @@ pub fn write_uke(institution: &UkeInstitution, claims: &[Claim]) -> Result<Vec<u
             message: format!("1ファイルのレセプトは{MAX_CLAIMS}件までです"),
         });
     }
+    let mut charts: std::collections::HashMap<(&str, String), usize> =
+        std::collections::HashMap::new();
     for (i, c) in claims.iter().enumerate() {
         check_claim(i + 1, c, institution, &inst_code)?;
+        let chart = chart_number(c);
+        if let Some(first) = charts.insert((c.claim_month.as_str(), chart.clone()), i + 1) {
+            return Err(invalid(
+                i + 1,
+                c,
+                "chart_number_collision",
+                "claim_id",
+                format!(
+                    "カルテ番号等{chart}が{first}件目のレセプトと同じ診療年月で重なります（読み戻すと区別できません）"
+                ),
+            ));
+        }
     }
     let code = inst_code.as_str();
     let mut out = Out {
@@ -311,7 +382,7 @@ pub fn write_uke(institution: &UkeInstitution, claims: &[Claim]) -> Result<Vec<u
             f(codes::TABLE_MEDICAL),
             f(code.get(3..10).unwrap_or_default()),
             f(""),
-            limited(institution.name.as_str(), max::INSTITUTION_NAME),
+            limited(kanji(&institution.name), max::INSTITUTION_NAME),
             f(ym(institution.billing_month)),
             f(codes::VOLUME_FIRST),
             limited(institution.phone.as_deref().unwrap_or_default(), max::PHONE),
@@ -357,14 +428,14 @@ fn write_claim(out: &mut Out, index: usize, c: &Claim) -> Result<(), UkeError> {
         f(index.to_string()),
         f(receipt_kind(c)),
         f(month),
-        limited(c.patient.name.as_str(), max::NAME),
+        limited(alnum_or_kanji(&c.patient.name), max::NAME),
         f(sex_code(c.patient.sex)),
         f(ymd(c.patient.birth_date)),
-        f((100 - c.burden_ratio_percent.min(100)).to_string()),
+        f(benefit_field(c)),
     ];
-    // 入院年月日 … カルテ番号等 (the claim_id) … 患者の状態.
+    // 入院年月日 … カルテ番号等 (chart_number) … 患者の状態.
     re.extend((8..layout::re::CHART).map(|_| f("")));
-    re.push(f(c.claim_id.as_str()));
+    re.push(limited(chart_number(c), max::CHART));
     re.extend((layout::re::CHART + 1..layout::re::KANA).map(|_| f("")));
     re.push(limited(kana, max::KANA));
     re.push(f(""));
@@ -372,8 +443,11 @@ fn write_claim(out: &mut Out, index: usize, c: &Claim) -> Result<(), UkeError> {
 
     let mut ho: Vec<Field<'_>> = vec![
         f(format!("{:>8}", c.insurer.insurer_number)),
-        limited(c.insurer.symbol.as_deref().unwrap_or_default(), max::SYMBOL),
-        limited(c.insurer.number.as_str(), max::NUMBER),
+        limited(
+            kanji(c.insurer.symbol.as_deref().unwrap_or_default()),
+            max::SYMBOL,
+        ),
+        limited(kanji(&c.insurer.number), max::NUMBER),
         f(days.len().to_string()),
         f(c.points.to_string()),
     ];
@@ -419,7 +493,7 @@ fn write_claim(out: &mut Out, index: usize, c: &Claim) -> Result<(), UkeError> {
                 f(ymd(first_visit)),
                 f(codes::OUTCOME_CONTINUING),
                 f(""),
-                f(name.as_str()),
+                f(kanji(name)),
                 f(""),
                 f(""),
             ],
@@ -433,7 +507,7 @@ fn write_claim(out: &mut Out, index: usize, c: &Claim) -> Result<(), UkeError> {
                 f(codes::WHOLE_CLAIM),
                 f(codes::BURDEN_INSURANCE),
                 f(codes::FREE_COMMENT),
-                f(line.as_str()),
+                f(kanji(line)),
             ],
             ctx,
         )?;

@@ -1,9 +1,13 @@
 //! Bad input into the claim-file reader (issue 10), beyond `proptests.rs`
-//! (which shows no panic): every refusal of `read_uke` and `claims_for_run`
-//! is a typed [`UkeError`] with a stable code and a message; the two agree
-//! on what they refuse; what is accepted after a mutation is a file onshi
-//! would write the same way again (write → read gives the same claims), so
-//! a mutated file never half-reads.
+//! (which shows no panic): every refusal of `UkeFile::parse`, `read_uke` and
+//! `claims_for_run` is a typed [`UkeError`] with a stable code and a
+//! message, and the three agree: a file the model refuses, both refuse the
+//! same way; a file the model takes, it gives back byte for byte, the run
+//! takes receipt by receipt, and `read_uke` takes exactly when every receipt
+//! is a claim (else it refuses with the first receipt's problem). What is
+//! accepted writes back (by `write_uke`) to a file that reads as the same
+//! claims in the form the writer gives them, and writing that again gives
+//! the same bytes, so a mutated file never half-reads.
 //!
 //! Cases per property: 128 by default (a few seconds in CI). For a longer
 //! run: `PROPTEST_CASES=20000 cargo test -p onshi-uke --test fuzz_uke`.
@@ -12,7 +16,7 @@ mod common;
 
 use common::*;
 use onshi_core::Payer;
-use onshi_uke::{UkeError, claims_for_run, read_uke, write_uke};
+use onshi_uke::{UkeError, UkeFile, claims_for_run, read_uke, write_uke};
 use proptest::prelude::*;
 
 const CODES: &[&str] = &[
@@ -27,7 +31,17 @@ const CODES: &[&str] = &[
     "count_mismatch",
     "unknown_record",
     "unsupported_record",
+    "no_such_receipt",
+    "invalid_edit",
 ];
+
+const RECEIPT_PROBLEMS: &[&str] = &[
+    "kouhi_only_not_insurer_claim",
+    "no_visit_dates",
+    "unsupported_benefit_ratio",
+];
+
+const SAMPLE: &[u8] = include_bytes!("data/RECEIPTC_GAIRAI_SAMPLE.UKE");
 
 fn config() -> ProptestConfig {
     ProptestConfig {
@@ -45,41 +59,68 @@ fn typed(e: &UkeError) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-/// Reads `bytes` both ways and checks the answers are typed and agree.
+/// Reads `bytes` the three ways and checks the answers are typed and agree.
 fn judge(bytes: &[u8]) -> Result<(), TestCaseError> {
+    let parsed = UkeFile::parse(bytes);
     let read = read_uke(bytes);
     let run = claims_for_run(bytes);
-    match (&read, &run) {
-        (Err(a), Err(b)) => {
-            typed(a)?;
-            prop_assert_eq!(a.code(), b.code());
+    let file = match parsed {
+        Err(e) => {
+            typed(&e)?;
+            prop_assert_eq!(read.as_ref().err().map(UkeError::code), Some(e.code()));
+            prop_assert_eq!(run.as_ref().err().map(UkeError::code), Some(e.code()));
+            return Ok(());
         }
-        (Ok((inst, claims)), Ok(inputs)) => {
-            prop_assert_eq!(claims.len(), inputs.len());
-            // Every claim the run gets is the one read, or refused with a
-            // typed intake error.
-            for (c, (label, input)) in claims.iter().zip(inputs) {
-                prop_assert!(label.starts_with("uke:"));
-                match input {
-                    Ok(got) => prop_assert_eq!(got, c),
-                    Err(e) => prop_assert!(!e.code.is_empty() && !e.message.is_empty(), "{:?}", e),
-                }
+        Ok(f) => f,
+    };
+    // Taken whole: exactly the bytes read come back.
+    prop_assert_eq!(file.to_bytes(), bytes);
+    let inputs = match run {
+        Ok(i) => i,
+        Err(e) => return Err(TestCaseError::fail(format!("run refused: {e:?}"))),
+    };
+    let claims = file.claims();
+    prop_assert_eq!(inputs.len(), file.receipts().len());
+    prop_assert_eq!(claims.len(), inputs.len());
+    for (i, (c, (label, input))) in claims.iter().zip(&inputs).enumerate() {
+        prop_assert_eq!(label, &format!("uke:{:06}", i + 1));
+        match (c, input) {
+            (Ok(c), Ok(got)) => prop_assert_eq!(got, c),
+            // Intake refuses: the claim's own validate() says why.
+            (Ok(c), Err(p)) => prop_assert_eq!(c.validate().err(), Some(p.clone())),
+            (Err(rp), Err(p)) => {
+                prop_assert!(RECEIPT_PROBLEMS.contains(&rp.code()));
+                prop_assert_eq!(&p.code, rp.code());
+                prop_assert!(!p.message.is_empty());
             }
-            // What was accepted writes back to a file that reads the same.
-            if let Ok(again) = write_uke(inst, claims) {
-                let reread = read_uke(&again);
-                prop_assert!(reread.is_ok(), "{:?}", reread.err());
-                let (inst2, claims2) = reread.unwrap();
-                prop_assert_eq!(&inst2, inst);
-                prop_assert_eq!(&claims2, claims);
-            }
+            (Err(rp), Ok(_)) => prop_assert!(false, "{:?} became a claim", rp),
         }
-        _ => prop_assert!(
-            false,
-            "read_uke and claims_for_run disagree: {:?} / {:?}",
-            read.as_ref().err(),
-            run.as_ref().err()
-        ),
+    }
+    let first_problem = claims.iter().find_map(|c| c.as_ref().err());
+    match (first_problem, &read) {
+        (None, Ok((inst, read_claims))) => {
+            prop_assert_eq!(inst, file.institution());
+            let all: Vec<_> = claims.iter().filter_map(|c| c.clone().ok()).collect();
+            prop_assert_eq!(read_claims, &all);
+        }
+        (Some(p), Err(e)) => {
+            typed(e)?;
+            prop_assert_eq!(e, &p.to_uke_error());
+        }
+        (p, r) => prop_assert!(false, "read_uke {:?} but receipt problem {:?}", r, p),
+    }
+    // What was accepted writes back to a file that reads the same, in the
+    // writer's form, and is a fixed point of write → read → write.
+    if let Ok((inst, read_claims)) = &read
+        && let Ok(again) = write_uke(inst, read_claims)
+    {
+        let reread = read_uke(&again);
+        prop_assert!(reread.is_ok(), "{:?}", reread.err());
+        let (inst2, claims2) = reread.unwrap();
+        prop_assert_eq!(&inst2, &inst_as_carried(inst));
+        let expected: Vec<_> = read_claims.iter().map(as_carried).collect();
+        prop_assert_eq!(&claims2, &expected);
+        prop_assert_eq!(write_uke(&inst2, &claims2).unwrap(), again);
     }
     Ok(())
 }
@@ -142,6 +183,25 @@ proptest! {
     fn mutated_kokuho_files(ops in ops()) {
         let file = write_uke(&institution(Payer::Kokuhoren), &kokuho_claims()).unwrap();
         judge(&mutate(file, &ops))?;
+    }
+
+    /// The real sample (KO, SI, IY, 公費単独, no JD) mutated.
+    #[test]
+    fn mutated_real_sample(ops in ops()) {
+        judge(&mutate(SAMPLE.to_vec(), &ops))?;
+    }
+
+    /// The real sample's records swapped, dropped or repeated, behind its IR.
+    #[test]
+    fn shuffled_sample_records(
+        picks in prop::collection::vec(any::<prop::sample::Index>(), 0..60),
+    ) {
+        let recs = records(SAMPLE);
+        let text: String = std::iter::once(recs[0].clone())
+            .chain(picks.iter().map(|p| recs[p.index(recs.len())].clone()))
+            .map(|r| r + "\r\n")
+            .collect();
+        judge(&bytes(&text))?;
     }
 
     /// Whole records swapped, dropped or repeated.

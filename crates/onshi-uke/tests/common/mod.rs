@@ -234,13 +234,21 @@ pub fn kokuho_claims() -> Vec<Claim> {
     vec![kokuho, kouki, kouki3, unknown_kouki]
 }
 
-/// What a claim reads back as: the file does not carry the basis (7s →
+/// What a claim reads back as. The file does not carry the basis (7s →
 /// Unknown, else Confirmed), the number's padding, empty optionals, the kana
-/// space or the order of visit dates; text comes back after the three CP932
-/// mappings.
+/// space or the order of visit dates; it carries the [`chart_number`], not
+/// the claim_id; text comes back after the three CP932 mappings and in the
+/// form the writer gives it: 全角 in the 漢字 fields (摘要, 傷病名), 全角 in a
+/// 氏名 that is not all 1-byte characters, and 記号・番号 folded back from 全角 (so
+/// ASCII stays ASCII and 半角カナ comes back 全角).
+///
+/// [`chart_number`]: onshi_uke::chart_number
 pub fn as_carried(c: &Claim) -> Claim {
+    use onshi_uke::width::{fold_alnum, to_zenkaku};
     let map = |s: &str| s.chars().map(onshi_uke::sjis::premap).collect::<String>();
+    let kanji = |s: &str| to_zenkaku(&map(s));
     let mut c = c.clone();
+    c.claim_id = onshi_uke::chart_number(&c);
     c.insurer.insurer_number = c.insurer.insurer_number.trim_start().to_owned();
     c.insurer.basis = if is_unknown_insurer(&c.insurer.insurer_number) {
         InsurerBasis::Unknown
@@ -251,10 +259,14 @@ pub fn as_carried(c: &Claim) -> Claim {
         .insurer
         .symbol
         .as_deref()
-        .map(map)
+        .map(|s| fold_alnum(&kanji(s)))
         .filter(|s| !s.is_empty());
-    c.insurer.number = map(&c.insurer.number);
-    c.patient.name = map(&c.patient.name);
+    c.insurer.number = fold_alnum(&kanji(&c.insurer.number));
+    c.patient.name = if c.patient.name.chars().all(onshi_uke::width::is_one_byte) {
+        c.patient.name.clone()
+    } else {
+        kanji(&c.patient.name)
+    };
     c.patient.kana = c
         .patient
         .kana
@@ -268,9 +280,20 @@ pub fn as_carried(c: &Claim) -> Claim {
         .filter(|s| !s.is_empty());
     c.visit_dates.sort();
     c.visit_dates.dedup();
-    c.tekiyo = c.tekiyo.iter().map(|s| map(s)).collect();
-    c.diagnoses = c.diagnoses.iter().map(|s| map(s)).collect();
+    c.tekiyo = c.tekiyo.iter().map(|s| kanji(s)).collect();
+    c.diagnoses = c.diagnoses.iter().map(|s| kanji(s)).collect();
     c
+}
+
+/// The institution as read back: the name in 全角 (a 漢字 field), the
+/// billing month as its first day.
+pub fn inst_as_carried(i: &UkeInstitution) -> UkeInstitution {
+    use chrono::Datelike;
+    UkeInstitution {
+        name: onshi_uke::width::to_zenkaku(&i.name),
+        billing_month: i.billing_month.with_day(1).unwrap(),
+        ..i.clone()
+    }
 }
 
 /// The file as text (without the EOF byte), for assertions and edits.
