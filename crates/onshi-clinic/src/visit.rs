@@ -164,9 +164,19 @@ pub struct InsurerFact {
 /// it does not go down the notice's order (`onshi_core::claim_life::admits`,
 /// notice §3(1)–(3)); it is kept either way. A 資格(無効) re-check after a
 /// shown 資格確認書 therefore adds the lost numbers as a fact and leaves the
-/// claim on the document.
+/// claim on the document. The same numbers at the same rank again are kept
+/// as a fact and change nothing.
 pub fn offer(record: &mut VisitRecord, fact: ClaimBasis, at: &str) -> bool {
-    let taken = admits(record.claim.as_ref().map(ClaimBasis::rank), fact.rank());
+    // The same numbers at the same rank again (a re-check repeating the
+    // answer) confirm what the claim rests on; they do not replace it.
+    let same = record.claim.as_ref().is_some_and(|c| {
+        c.rank() == fact.rank()
+            && c.insurer_number == fact.insurer_number
+            && c.insured_symbol == fact.insured_symbol
+            && c.insured_number == fact.insured_number
+            && c.insured_branch == fact.insured_branch
+    });
+    let taken = !same && admits(record.claim.as_ref().map(ClaimBasis::rank), fact.rank());
     if record.facts.is_empty()
         && let Some(c) = &record.claim
     {
