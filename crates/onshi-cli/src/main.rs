@@ -279,6 +279,23 @@ enum PayerAction {
         #[arg(long)]
         bill_written_when_unregistered: bool,
     },
+    /// The stored payer runs, newest first (one JSON object a line).
+    Runs {
+        /// A SQLite file, or a PostgreSQL URL (postgres://…).
+        #[arg(long, default_value = "onshi.sqlite")]
+        db: PathBuf,
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        #[arg(long, default_value_t = 0)]
+        offset: u32,
+    },
+    /// One stored run's outcome, as it was answered (JSON).
+    Show {
+        /// A SQLite file, or a PostgreSQL URL (postgres://…).
+        #[arg(long, default_value = "onshi.sqlite")]
+        db: PathBuf,
+        id: i64,
+    },
     /// Write a deterministic month of claims drawn from the registry (JSON Lines).
     Generate {
         /// A SQLite file, or a PostgreSQL URL (postgres://…).
@@ -926,6 +943,31 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
         }
         Command::Payer {
+            action: PayerAction::Runs { db, limit, offset },
+        } => {
+            let store = open(&db)?;
+            for r in onshi_payer::memory::runs(store.as_ref(), limit, offset)? {
+                println!(
+                    "{}",
+                    serde_json::json!({"id": r.id, "as_of": r.as_of, "at": r.at, "actor": r.actor,
+                        "inputs": r.inputs, "summary": r.summary})
+                );
+            }
+            Ok(())
+        }
+        Command::Payer {
+            action: PayerAction::Show { db, id },
+        } => {
+            let store = open(&db)?;
+            let (_, outcome) =
+                onshi_payer::memory::stored_run(store.as_ref(), id)?.ok_or_else(|| Failure {
+                    code: "not_found".into(),
+                    message: format!("審査 {id} は保存されていません"),
+                })?;
+            println!("{outcome}");
+            Ok(())
+        }
+        Command::Payer {
             action:
                 PayerAction::Generate {
                     db,
@@ -961,32 +1003,55 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 },
         } => {
             let store = open(&db)?;
-            let mut input = Vec::new();
-            for (f, path) in claims.iter().enumerate() {
+            let mut inputs = Vec::new();
+            for path in &claims {
                 let is_uke = path
                     .extension()
                     .and_then(|e| e.to_str())
                     .is_some_and(|e| e.eq_ignore_ascii_case("uke"));
-                if is_uke {
+                let bytes = std::fs::read(path)?;
+                let claims = if is_uke {
                     // An electronic claim file (RECEIPTC.UKE).
-                    let bytes = std::fs::read(path)?;
-                    let claims = onshi_uke::claims_for_run(&bytes).map_err(|e| Failure {
+                    onshi_uke::claims_for_run(&bytes).map_err(|e| Failure {
                         code: e.code().into(),
                         message: format!("{}: {e}", path.display()),
+                    })?
+                } else {
+                    let text = String::from_utf8(bytes.clone()).map_err(|_| Failure {
+                        code: "invalid_encoding".into(),
+                        message: format!("{}: UTF-8 の JSON Lines ではありません", path.display()),
                     })?;
-                    input.extend(claims.into_iter().map(|(src, c)| (format!("{f}:{src}"), c)));
-                    continue;
-                }
-                let text = std::fs::read_to_string(path)?;
-                for (line, parsed) in onshi_payer::claim::parse_jsonl(&text) {
-                    input.push((format!("{f}:{line:08}"), parsed));
-                }
+                    onshi_payer::claim::parse_jsonl(&text)
+                        .into_iter()
+                        .map(|(line, parsed)| (format!("{line:08}"), parsed))
+                        .collect()
+                };
+                inputs.push(onshi_payer::memory::RunInput {
+                    label: path
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                    digest: onshi_payer::memory::digest(&bytes),
+                    submission_id: None,
+                    claims,
+                });
             }
             let policy = onshi_payer::run::Policy {
                 bill_written_when_unregistered,
                 reference_months,
             };
-            let outcome = onshi_payer::run::run(store.as_ref(), as_of, input, policy)?;
+            // The run is stored (its inputs' digests, its outcome, the
+            // results, the payment record) before the files are written.
+            let login = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+            let (run_id, outcome) = onshi_payer::memory::run_and_store(
+                store.as_ref(),
+                as_of,
+                inputs,
+                policy,
+                &format!("cli:{login}"),
+                &now(),
+            )?;
+            eprintln!("stored as payer run {run_id}");
             let report: String = outcome
                 .report
                 .iter()

@@ -272,6 +272,9 @@ pub fn never_lower(current: &ClaimRecord, mut built: ClaimRecord) -> ClaimRecord
     built
 }
 
+/// Why an open proposal of a claim that became editable again is closed.
+const STALE_PROPOSAL: &str = "作成中・再請求の請求は受診記録から作り直すため不要";
+
 /// A stored claim as the planner sees it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Current {
@@ -313,6 +316,19 @@ pub fn plan_sync(
             continue;
         };
         let b = never_lower(&c.record, b.clone());
+        if c.state.is_editable() {
+            // An editable claim is rebuilt from the facts themselves: a
+            // proposal left from its frozen days has nothing left to decide.
+            if let Some((pid, _)) = &c.open {
+                out.push(ClaimChange::DecideProposal {
+                    proposal_id: *pid,
+                    accepted: false,
+                    by: m.actor.clone(),
+                    reason: STALE_PROPOSAL.into(),
+                    at: m.at.clone(),
+                });
+            }
+        }
         if b == c.record {
             continue;
         }
@@ -863,7 +879,23 @@ pub fn reclaim(
     if let ClaimChange::Version { meta, .. } = &mut c {
         meta.previous_version = Some(row.version);
     }
-    apply(store, inst, None, &[c])?;
+    let mut changes = vec![c];
+    if let Some(open) = store
+        .claim_proposals(inst, &row.claim_month)?
+        .into_iter()
+        .find(|p| p.claim_id == id && p.status == "open")
+    {
+        // The new version is built from the visits, facts of the proposal
+        // included: it is decided by the 再請求.
+        changes.push(ClaimChange::DecideProposal {
+            proposal_id: open.id,
+            accepted: false,
+            by: actor.into(),
+            reason: STALE_PROPOSAL.into(),
+            at: now.to_rfc3339(),
+        });
+    }
+    apply(store, inst, None, &changes)?;
     claim_detail(store, inst, id)
 }
 

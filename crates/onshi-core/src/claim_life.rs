@@ -305,12 +305,12 @@ pub enum FactSource {
 impl FactSource {
     pub fn label(self) -> &'static str {
         match self {
-            Self::Shown => "窓口で提示",
+            Self::Shown => "提示された資格情報",
             Self::OnlineCheck => "オンライン資格確認",
             Self::Recheck => "事後確認（再照会）",
             Self::FailureMode => "システム障害時モード",
             Self::Hearing => "後日の聞き取り",
-            Self::PreviousVisit => "前回受診の記録（口頭確認）",
+            Self::PreviousVisit => "前回受診時の記録",
         }
     }
 }

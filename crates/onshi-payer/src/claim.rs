@@ -52,7 +52,7 @@ pub struct ClaimPatient {
 pub type ClaimInput = (String, Result<Claim, ClaimProblem>);
 
 /// Why a claim was refused at intake.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClaimProblem {
     pub code: String,
     pub field: String,

@@ -41,12 +41,12 @@ use onshi_core::kana::{address_key, kana_key, name_key};
 use onshi_core::qualification::InsuranceNumbers;
 use onshi_core::{BranchNumber, InsuredNumber, InsuredSymbol, Payer};
 use onshi_store::{PersonSearch, QualificationRow, Store, StoreError};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::claim::{Claim, ClaimInput, ClaimProblem};
 
 /// How the run treats the cases the notice leaves to the payer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Policy {
     /// Bill the written insurer when a lost qualification has nothing newer
     /// registered (instead of returning the claim).
@@ -66,7 +66,7 @@ impl Default for Policy {
 }
 
 /// What became of one claim.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "fate", rename_all = "snake_case")]
 pub enum Fate {
     /// Refused at intake.
@@ -102,7 +102,7 @@ pub enum Fate {
 }
 
 /// A candidate insurer's answer to the payer's 照会.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InquiryAnswer {
     pub insurer: String,
     /// true: 該当; false: 非該当.
@@ -112,7 +112,7 @@ pub struct InquiryAnswer {
 }
 
 /// A claim the run holds, and until when (別添1).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Hold {
     pub institution_code: String,
     pub claim_month: String,
@@ -121,14 +121,14 @@ pub struct Hold {
     pub held_until: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Share {
     pub insurer: String,
     pub yen: u64,
 }
 
 /// One line of the report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClaimReport {
     /// shiharai_kikin or kokuhoren (empty for a claim refused at intake).
     pub payer: String,
@@ -143,7 +143,7 @@ pub struct ClaimReport {
 }
 
 /// What one insurer is billed by one payer.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Bill {
     pub payer: String,
     pub insurer: String,
@@ -157,7 +157,7 @@ pub struct Bill {
 
 /// A 70+ patient charged at another ratio than the registered one (notice
 /// §2(2) ※): no return; the insurer settles with the patient.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RatioDifference {
     pub insurer: String,
     pub institution_code: String,
@@ -173,7 +173,7 @@ pub struct RatioDifference {
     pub difference_yen: i64,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
     pub as_of: String,
     pub claims: u64,
@@ -192,7 +192,7 @@ pub struct Summary {
 }
 
 /// The whole outcome of a run.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunOutcome {
     pub summary: Summary,
     pub report: Vec<ClaimReport>,

@@ -26,6 +26,7 @@
 //! onshi-payer, onshi-uke, axum, maud. Not on onshi-web (which depends on this
 //! crate) nor on the CLI.
 
+mod claims;
 mod desk;
 mod failure;
 mod page;
@@ -81,6 +82,15 @@ pub fn router<S: Clone + Send + Sync + 'static>(store: Arc<dyn Store>) -> Router
         .route("/ui/desk/visits/{id}/contact", post(desk::contact))
         .route("/ui/desk/forms/declaration.pdf", get(desk::blank_pdf))
         .route("/ui/desk/history", get(desk::history))
+        .route("/ui/desk/claims", get(claims::month))
+        .route("/ui/desk/claims/sync", post(claims::sync))
+        .route("/ui/desk/claims/confirm", post(claims::confirm))
+        .route("/ui/desk/claims/submit", post(claims::submit))
+        .route("/ui/desk/claims/receive", post(claims::receive))
+        .route("/ui/desk/claims/{id}", get(claims::claim_page))
+        .route("/ui/desk/claims/{id}/proposal/{what}", post(claims::decide))
+        .route("/ui/desk/claims/{id}/withdraw", post(claims::withdraw))
+        .route("/ui/desk/claims/{id}/reclaim", post(claims::reclaim))
         .route("/ui/desk/rechecks", get(desk::rechecks))
         .route("/ui/desk/rechecks/run", post(desk::run_rechecks))
         .route("/ui/desk/reader-mode", post(desk::reader_mode))
@@ -97,7 +107,17 @@ pub fn router<S: Clone + Send + Sync + 'static>(store: Arc<dyn Store>) -> Router
         // the other roles
         .route("/ui/insurer", get(portal::insurer))
         .route("/ui/insurer/records/{id}", get(portal::insurer_record))
+        .route(
+            "/ui/insurer/differences/settle",
+            post(portal::insurer_settle),
+        )
         .route("/ui/payer", get(portal::payer))
+        .route("/ui/payer/runs/{id}", get(portal::payer_stored_run))
+        .route("/ui/payer/runs/{id}/{file}", get(portal::payer_download))
+        .route(
+            "/ui/payer/submissions/{id}/run",
+            post(portal::payer_run_submission),
+        )
         .route(
             "/ui/payer/runs",
             post(portal::payer_run).layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)),

@@ -176,6 +176,7 @@ fn nav(c: &Caller) -> Vec<(&'static str, &'static str)> {
             ("/ui/desk", "受付"),
             ("/ui/desk/history", "資格確認履歴"),
             ("/ui/desk/rechecks", "事後確認"),
+            ("/ui/desk/claims", "月次請求"),
             ("/ui/desk/failure-mode", "障害時モード"),
         ],
         Caller::Insurer(_) => vec![("/ui/insurer", "保険者ポータル")],

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{NaiveDate, Utc};
 use maud::{Markup, html};
 use onshi_payer::claim::parse_jsonl;
-use onshi_payer::run::{Fate, Policy, RunOutcome, run};
+use onshi_payer::run::{Fate, Policy, RunOutcome};
 use onshi_registry::insurer::{self as ins};
 use onshi_registry::me::self_view;
 use onshi_registry::notice::{notice_for, render_text};
@@ -63,14 +63,19 @@ pub async fn insurer(
     let store = state.store.clone();
     let n = number.clone();
     let v = view.clone();
-    let (records, report) = blocking(move || {
+    let (records, report, differences) = blocking(move || {
         let records = ins::records(store.as_ref(), &n, v == "mismatch", 100, offset)?;
         let report = if v == "report" {
             Some(ins::report(store.as_ref(), &n, from, to)?)
         } else {
             None
         };
-        Ok::<_, RegistryError>((records, report))
+        let differences = if v == "differences" {
+            Some(onshi_payer::memory::ratio_differences(store.as_ref(), &n)?)
+        } else {
+            None
+        };
+        Ok::<_, RegistryError>((records, report, differences))
     })
     .await??;
     let tab = |key: &str, label: &str| {
@@ -81,8 +86,44 @@ pub async fn insurer(
         "保険者ポータル",
         html! {
             h1 { "保険者ポータル" }
-            nav.tabs { (tab("all", "登録一覧")) (tab("mismatch", "要修正（基本4情報の不一致）")) (tab("report", "資格(無効)・資格情報なしの報告")) }
-            @if let Some(r) = &report {
+            nav.tabs { (tab("all", "登録一覧")) (tab("mismatch", "要修正（基本4情報の不一致）")) (tab("report", "資格(無効)・資格情報なしの報告")) (tab("differences", "負担割合の差額（70歳以上）")) }
+            @if let Some(diffs) = &differences {
+                p.hint { "保険証等と異なる負担割合で窓口負担を受けた70歳以上の方の差額です（保発0710第1号 2(2)※）。返戻はせず、保険者が患者と精算します。" }
+                @if diffs.is_empty() { p.muted { "差額はありません。" } } @else {
+                    table.list #differences {
+                        thead { tr { th { "医療機関" } th { "診療年月" } th { "レセプト" } th { "氏名" } th { "窓口" } th { "本来" } th { "差額" } th { "精算" } } }
+                        tbody { @for d in diffs {
+                            @let diff = d.difference.get("difference_yen").and_then(|v| v.as_i64()).unwrap_or(0);
+                            tr {
+                                td.num { (d.institution_code) }
+                                td { (d.claim_month) }
+                                td.num { (d.claim_id) }
+                                td { (d.difference.get("patient_name").and_then(|v| v.as_str()).unwrap_or("")) }
+                                td.num { (d.difference.get("charged_percent").and_then(|v| v.as_u64()).unwrap_or(0)) "%" }
+                                td.num { (d.difference.get("registered_percent").and_then(|v| v.as_u64()).unwrap_or(0)) "%" }
+                                td.num { @if diff > 0 { "請求 " (page::yen(diff.unsigned_abs())) } @else { "返還 " (page::yen(diff.unsigned_abs())) } }
+                                td {
+                                    @if let Some(st) = &d.settlement {
+                                        span.(if st.done { "ok" } else { "warn" }) { (if st.kind == "claim" { "請求" } else { "返還" }) " " (page::yen(st.yen))
+                                            @if let Some(on) = st.settled_on { "（" (on) "）" } @if st.done { " 済" } @else { " 未了" } }
+                                    }
+                                    form.inline method="post" action="/ui/insurer/differences/settle" {
+                                        (s.csrf_input())
+                                        input type="hidden" name="institution_code" value=(d.institution_code);
+                                        input type="hidden" name="claim_month" value=(d.claim_month);
+                                        input type="hidden" name="claim_id" value=(d.claim_id);
+                                        input type="hidden" name="kind" value=(if diff > 0 { "claim" } else { "refund" });
+                                        input type="number" name="yen" min="0" value=(diff.unsigned_abs()) aria-label="金額";
+                                        input type="date" name="settled_on" aria-label="精算日";
+                                        label { input type="checkbox" name="done" value="true"; "済" }
+                                        button type="submit" { "記録" }
+                                    }
+                                }
+                            }
+                        } }
+                    }
+                }
+            } @else if let Some(r) = &report {
                 form.inline method="get" action="/ui/insurer" {
                     input type="hidden" name="view" value="report";
                     label { "期間 " input type="date" name="from" value=(r.from); }
@@ -209,18 +250,288 @@ fn payer_form(s: &Session, errors: &FieldErrors) -> Markup {
 }
 
 /// `GET /ui/payer`.
-pub async fn payer(s: Session) -> Result<Markup, UiError> {
+#[derive(Debug, Default, Deserialize)]
+pub struct PageQuery {
+    offset: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SettleForm {
+    institution_code: Option<String>,
+    claim_month: Option<String>,
+    claim_id: Option<String>,
+    kind: Option<String>,
+    yen: Option<String>,
+    settled_on: Option<String>,
+    done: Option<String>,
+}
+
+/// `POST /ui/insurer/differences/settle`: the insurer's settlement with the
+/// patient of one ratio difference (notice §2(2) ※).
+pub async fn insurer_settle(
+    State(state): State<UiState>,
+    Posted { session: s, form }: Posted<SettleForm>,
+) -> Result<Response, UiError> {
+    let Caller::Insurer(number) = s.caller.clone() else {
+        return Err(UiError::Forbidden);
+    };
+    let yen = match form.yen.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+        None => None,
+        Some(v) => Some(
+            v.parse::<u64>()
+                .map_err(|_| UiError::BadRequest("金額は0以上の整数で入力してください".into()))?,
+        ),
+    };
+    let raw = onshi_payer::memory::RawSettlement {
+        institution_code: form.institution_code,
+        claim_month: form.claim_month,
+        claim_id: form.claim_id,
+        kind: form.kind,
+        yen,
+        settled_on: form.settled_on.filter(|d| !d.trim().is_empty()),
+        done: Some(form.done.as_deref() == Some("true")),
+    };
+    let who = onshi_registry::access::actor(&s.caller);
+    let store = state.store.clone();
+    blocking(move || {
+        onshi_payer::memory::settle(
+            store.as_ref(),
+            &number,
+            &raw,
+            &who,
+            &Utc::now().to_rfc3339(),
+        )
+    })
+    .await?
+    .map_err(|e| match e {
+        onshi_payer::memory::MemoryError::Invalid { message, .. } => UiError::BadRequest(message),
+        onshi_payer::memory::MemoryError::Store(e) => RegistryError::from(e).into(),
+    })?;
+    Ok(see_other("/ui/insurer?view=differences"))
+}
+
+/// `GET /ui/payer`: the upload form, the institutions' submissions to run
+/// on, and the stored runs, newest first, 20 a page.
+pub async fn payer(
+    State(state): State<UiState>,
+    s: Session,
+    Query(q): Query<PageQuery>,
+) -> Result<Markup, UiError> {
     if s.caller != Caller::Payer {
         return Err(UiError::Forbidden);
     }
+    let offset = q.offset.unwrap_or(0);
+    let store = state.store.clone();
+    let (runs, subs) = blocking(move || {
+        let runs = onshi_payer::memory::runs(store.as_ref(), 21, offset)?;
+        let subs = store.submissions(None, 20, 0)?;
+        Ok::<_, onshi_store::StoreError>((runs, subs))
+    })
+    .await?
+    .map_err(RegistryError::from)?;
     Ok(layout(
         &s,
         "審査支払",
         html! {
             h1 { "審査支払機関　請求の振替・特定・按分" }
             (payer_form(&s, &FieldErrors::default()))
+            (submissions_markup(&s, &subs))
+            (runs_markup(&runs, offset))
         },
     ))
+}
+
+fn submissions_markup(s: &Session, subs: &[onshi_store::SubmissionRow]) -> Markup {
+    html! {
+        section #submissions {
+            h2 { "医療機関からの提出" }
+            @if subs.is_empty() { p.muted { "提出はまだありません。" } } @else {
+                table.list {
+                    thead { tr { th { "提出" } th { "医療機関" } th { "診療年月" } th { "形式" } th { "件数" } th { "日時" } th { "審査" } } }
+                    tbody { @for x in subs {
+                        tr {
+                            td.num { (x.id) }
+                            td.num { (x.institution) }
+                            td { (x.claim_month) }
+                            td { (x.format) }
+                            td.num { (x.claims) }
+                            td { (page::local_time(&x.at)) }
+                            td {
+                                form.inline method="post" action={ "/ui/payer/submissions/" (x.id) "/run" } {
+                                    (s.csrf_input())
+                                    input type="date" name="as_of" value=(page::today()) required;
+                                    button type="submit" { "この提出で審査" }
+                                }
+                            }
+                        }
+                    } }
+                }
+            }
+        }
+    }
+}
+
+fn runs_markup(runs: &[onshi_payer::memory::RunSummary], offset: u32) -> Markup {
+    let more = runs.len() > 20;
+    html! {
+        section #runs {
+            h2 { "これまでの審査" }
+            @if runs.is_empty() { p.muted { "保存された審査はありません。" } } @else {
+                table.list {
+                    thead { tr { th { "番号" } th { "判定日" } th { "実行日時" } th { "入力" } th { "請求" } th { "振替" } th { "特定" } th { "按分" } th { "保留" } th { "返戻" } } }
+                    tbody { @for r in runs.iter().take(20) {
+                        @let n = |k: &str| r.summary.get(k).and_then(|v| v.as_u64()).unwrap_or(0);
+                        tr {
+                            td { a href={ "/ui/payer/runs/" (r.id) } { (r.id) } }
+                            td { (r.as_of) }
+                            td { (page::local_time(&r.at)) }
+                            td { @for i in r.inputs.as_array().into_iter().flatten() {
+                                (i.get("label").and_then(|v| v.as_str()).unwrap_or("")) " " } }
+                            td.num { (n("claims")) }
+                            td.num { (n("transferred") + n("split")) }
+                            td.num { (n("identified")) }
+                            td.num { (n("apportioned")) }
+                            td.num { (n("pending_inquiry") + n("unapportionable")) }
+                            td.num { (n("returned")) }
+                        }
+                    } }
+                }
+                nav.pages {
+                    @if offset > 0 { a #prev href={ "/ui/payer?offset=" (offset.saturating_sub(20)) } { "新しい審査へ" } }
+                    @if more { a #next href={ "/ui/payer?offset=" (offset + 20) } { "以前の審査へ" } }
+                }
+            }
+        }
+    }
+}
+
+/// `GET /ui/payer/runs/{id}`: a stored run, as it was answered.
+pub async fn payer_stored_run(
+    State(state): State<UiState>,
+    s: Session,
+    Path(id): Path<String>,
+) -> Result<Markup, UiError> {
+    if s.caller != Caller::Payer {
+        return Err(UiError::Forbidden);
+    }
+    let id: i64 = id.parse().map_err(|_| UiError::NotFound)?;
+    let store = state.store.clone();
+    let (summary, text) = blocking(move || onshi_payer::memory::stored_run(store.as_ref(), id))
+        .await?
+        .map_err(RegistryError::from)?
+        .ok_or(UiError::NotFound)?;
+    let outcome: RunOutcome = serde_json::from_str(&text).map_err(|_| UiError::Internal)?;
+    Ok(layout(
+        &s,
+        "審査の結果",
+        html! {
+            h1 { "審査 " (summary.id) "（" (page::local_time(&summary.at)) "）" }
+            p.downloads {
+                a #download-outcome href={ "/ui/payer/runs/" (id) "/outcome.json" } { "結果（JSON）をダウンロード" }
+                " "
+                a #download-bills href={ "/ui/payer/runs/" (id) "/bills.csv" } { "請求書（CSV）をダウンロード" }
+            }
+            (run_markup(&outcome))
+            p { a href="/ui/payer" { "審査支払へ戻る" } }
+        },
+    ))
+}
+
+/// `GET /ui/payer/runs/{id}/{outcome.json|bills.csv}`: downloads.
+pub async fn payer_download(
+    State(state): State<UiState>,
+    s: Session,
+    Path((id, file)): Path<(String, String)>,
+) -> Result<Response, UiError> {
+    if s.caller != Caller::Payer {
+        return Err(UiError::Forbidden);
+    }
+    let id: i64 = id.parse().map_err(|_| UiError::NotFound)?;
+    let store = state.store.clone();
+    let (_, text) = blocking(move || onshi_payer::memory::stored_run(store.as_ref(), id))
+        .await?
+        .map_err(RegistryError::from)?
+        .ok_or(UiError::NotFound)?;
+    let (body, kind) = match file.as_str() {
+        "outcome.json" => (text.into_bytes(), "application/json"),
+        "bills.csv" => {
+            let outcome: RunOutcome = serde_json::from_str(&text).map_err(|_| UiError::Internal)?;
+            let mut csv = String::from("審査支払機関,保険者番号,件数,請求額,按分額,合計\r\n");
+            for b in &outcome.bills {
+                csv.push_str(&format!(
+                    "{},{},{},{},{},{}\r\n",
+                    b.payer, b.insurer, b.claims, b.claimed_yen, b.apportioned_yen, b.total_yen
+                ));
+            }
+            (csv.into_bytes(), "text/csv; charset=utf-8")
+        }
+        _ => return Err(UiError::NotFound),
+    };
+    let disposition = format!("attachment; filename=\"run-{id}-{file}\"");
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, kind.to_owned()),
+            (axum::http::header::CONTENT_DISPOSITION, disposition),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct AsOfForm {
+    as_of: Option<String>,
+}
+
+/// `POST /ui/payer/submissions/{id}/run`: the run on one stored submission.
+pub async fn payer_run_submission(
+    State(state): State<UiState>,
+    Path(id): Path<String>,
+    Posted { session: s, form }: Posted<AsOfForm>,
+) -> Result<Response, UiError> {
+    if s.caller != Caller::Payer {
+        return Err(UiError::Forbidden);
+    }
+    let id: i64 = id.parse().map_err(|_| UiError::NotFound)?;
+    let as_of = onshi_core::parse_iso_date("as_of", form.as_of.as_deref().unwrap_or("").trim())
+        .map_err(|e| UiError::BadRequest(e.kind.to_string()))?;
+    let who = onshi_registry::access::actor(&s.caller);
+    let store = state.store.clone();
+    let run = blocking(move || {
+        let (row, bytes) = store
+            .submission(id)
+            .map_err(RegistryError::from)?
+            .ok_or(RegistryError::NotFound)?;
+        let claims = if row.format == "uke" {
+            onshi_uke::claims_for_run(&bytes).map_err(|e| UiError::BadRequest(e.to_string()))?
+        } else {
+            let text = String::from_utf8(bytes).map_err(|_| UiError::Internal)?;
+            parse_jsonl(&text)
+                .into_iter()
+                .map(|(line, c)| (format!("{line:08}"), c))
+                .collect()
+        };
+        let input = onshi_payer::memory::RunInput {
+            label: format!("submission {id}"),
+            digest: row.digest,
+            submission_id: Some(id),
+            claims,
+        };
+        onshi_payer::memory::run_and_store(
+            store.as_ref(),
+            as_of,
+            vec![input],
+            Policy::default(),
+            &who,
+            &chrono::Utc::now().to_rfc3339(),
+        )
+        .map_err(|e| UiError::from(RegistryError::from(e)))
+    })
+    .await??;
+    Ok(crate::session::see_other(&format!(
+        "/ui/payer/runs/{}",
+        run.0
+    )))
 }
 
 fn fate_text(f: &Fate) -> (String, String) {
@@ -390,6 +701,12 @@ pub async fn payer_run(
     let uke = fname.to_ascii_lowercase().ends_with(".uke")
         || bytes.starts_with(b"IR,")
         || !bytes.contains(&b'{');
+    let digest_of = bytes.clone();
+    let fname: String = fname
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(100)
+        .collect();
     // Parsing up to 32 MiB is CPU work: off the async threads.
     let parsed = blocking(move || {
         if uke {
@@ -422,19 +739,26 @@ pub async fn payer_run(
             .clamp(1, 24),
     };
     let store = state.store.clone();
-    let outcome = blocking(move || run(store.as_ref(), as_of, input, policy))
-        .await?
-        .map_err(RegistryError::from)?;
-    Ok(layout(
-        &s,
-        "審査支払の結果",
-        html! {
-            h1 { "審査支払機関　請求の振替・特定・按分" }
-            (run_markup(&outcome))
-            (payer_form(&s, &FieldErrors::default()))
-        },
-    )
-    .into_response())
+    let who = onshi_registry::access::actor(&s.caller);
+    let digest = onshi_payer::memory::digest(&digest_of);
+    let (id, _) = blocking(move || {
+        onshi_payer::memory::run_and_store(
+            store.as_ref(),
+            as_of,
+            vec![onshi_payer::memory::RunInput {
+                label: fname,
+                digest,
+                submission_id: None,
+                claims: input,
+            }],
+            policy,
+            &who,
+            &chrono::Utc::now().to_rfc3339(),
+        )
+    })
+    .await?
+    .map_err(RegistryError::from)?;
+    Ok(crate::session::see_other(&format!("/ui/payer/runs/{id}")))
 }
 
 fn payer_error(s: &Session, errors: &FieldErrors) -> Response {

@@ -332,3 +332,64 @@ async fn insurer_portal_and_payer_console() {
     b.shot("payer").await;
     b.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(onshi_browser),
+    ignore = "Chromium: apt-get install chromium chromium-driver (README)"
+)]
+async fn month_claims_submitted_run_by_the_payer_and_paid() {
+    let s = start().await;
+    let visit = s.card_visit("DEMO-VALID", "P-CLM").await;
+    s.post(
+        &s.clinic,
+        &format!("/ui/desk/visits/{visit}/decision"),
+        &[("step", "online"), ("points", "1000")],
+    )
+    .await;
+    let month = today().format("%Y-%m").to_string();
+    let b = browser().await;
+    b.login(&s, &s.clinic).await;
+    // The desk builds, confirms and submits the month.
+    b.go(&s, &format!("/ui/desk/claims?month={month}")).await;
+    b.until("月次請求").await;
+    b.click("#sync").await;
+    let page = b.until("作成中・再請求").await;
+    assert!(
+        page.contains("山田 太郎") && page.contains("作成中"),
+        "{page}"
+    );
+    b.click("#confirm").await;
+    b.until("提出待ち").await;
+    b.select("#payer", "shiharai_kikin").await;
+    b.select("#format", "uke").await;
+    b.click("#submit").await;
+    let page = b.until("提出済").await;
+    assert!(page.contains("01130012"));
+    b.shot("claims-month").await;
+    b.click("form.logout button").await;
+    b.until("onshi_ で始まる70文字").await;
+    // The payer runs the submission; the run is stored and listed.
+    b.login(&s, &s.payer).await;
+    b.until("医療機関からの提出").await;
+    b.click("#submissions form button[type=submit]").await;
+    let page = b.until("結果（判定日").await;
+    assert!(page.contains("ダウンロード") && page.contains("01130012"));
+    b.shot("payer-run").await;
+    b.go(&s, "/ui/payer").await;
+    b.until("これまでの審査").await;
+    b.click("form.logout button").await;
+    b.until("onshi_ で始まる70文字").await;
+    // The desk takes the result: 支払済, with the history.
+    b.login(&s, &s.clinic).await;
+    b.go(&s, &format!("/ui/desk/claims?month={month}")).await;
+    b.click("#receive").await;
+    b.until("支払済").await;
+    b.click("#sent table a").await;
+    let page = b.until("履歴").await;
+    for want in ["作成中", "確定", "提出済", "支払済", "審査支払機関の支払"] {
+        assert!(page.contains(want), "{want}");
+    }
+    b.shot("claim-history").await;
+    b.close().await;
+}

@@ -1033,12 +1033,38 @@ async fn insurer_payer_operator_and_patient_screens() {
     assert_eq!(r.status().as_u16(), 400);
     assert!(r.text().await.unwrap().contains("存在しない日付です"));
     let r = post(upload(csrf_token(&s.payer), &day())).await.unwrap();
-    assert_eq!(r.status().as_u16(), 200);
-    let text = r.text().await.unwrap();
-    for want in ["結果（判定日", "保険者ごとの請求", "請求ごとの結果", "振替"]
-    {
+    // The run is stored: POST-redirect-GET to it.
+    assert_eq!(r.status().as_u16(), 303);
+    let to = r.headers()["location"].to_str().unwrap().to_owned();
+    assert!(to.starts_with("/ui/payer/runs/"), "{to}");
+    let text = s.get(Some(&s.payer), &to).await.body;
+    for want in [
+        "結果（判定日",
+        "保険者ごとの請求",
+        "請求ごとの結果",
+        "振替",
+        "ダウンロード",
+    ] {
         assert!(text.contains(want), "payer: {want}");
     }
+    // Listed on the console, readable again, downloadable.
+    let p = s.get(Some(&s.payer), "/ui/payer").await;
+    assert!(
+        p.body.contains("これまでの審査") && p.body.contains(&to),
+        "{}",
+        p.body
+    );
+    let csv = s.get(Some(&s.payer), &format!("{to}/bills.csv")).await;
+    assert_eq!(csv.status, 200);
+    assert!(
+        csv.body.starts_with("審査支払機関,保険者番号"),
+        "{}",
+        csv.body
+    );
+    let json = s.get(Some(&s.payer), &format!("{to}/outcome.json")).await;
+    assert!(json.body.contains("\"summary\""));
+    // Other roles see none of it.
+    assert_eq!(s.get(Some(&s.clinic), &to).await.status, 403);
     // Operator: overdue reports.
     let p = s.get(Some(&s.operator), "/ui/operator").await;
     assert!(p.body.contains("期限を過ぎた利用報告"));

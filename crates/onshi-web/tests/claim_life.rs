@@ -956,3 +956,114 @@ async fn inquiry_answers_decide_a_claim_with_several_candidates() {
             .is_err()
     );
 }
+
+/// Notice §2(2) ※: a 70+ patient charged 3割 where 2割 is registered. No
+/// 返戻: the difference goes to the insurer, who records its settlement
+/// (返還 here) on the portal's API; a 請求 of a negative difference, or a
+/// difference of another insurer, is refused and writes nothing.
+#[onshi_testkit::both]
+async fn the_insurer_settles_a_ratio_difference() {
+    let s = start().await;
+    let p = s
+        .db(|st| st.person_by_ref(&onshi_core::PersonRef::parse("R-ELDERLY").unwrap()))
+        .unwrap()
+        .unwrap();
+    let q = s.db(|st| st.visible_qualifications_of(p.id)).unwrap();
+    let n = q[0].qualification.numbers.clone();
+    let insurer = s.token(&onshi_registry::Caller::Insurer(n.insurer_number.clone()));
+    let payer = s.token(&onshi_registry::Caller::Payer);
+    let claim = json!({"claim_id": "e1", "institution_code": demo::CLINIC_CODE, "claim_month": "2026-11",
+        "payer": "shiharai_kikin",
+        "patient": {"name": p.person.name.to_string(), "kana": p.person.kana.to_string(), "sex": "male",
+                    "birth_date": p.person.birth_date},
+        "insurer": {"insurer_number": n.insurer_number.to_string(), "symbol": n.symbol.as_ref().map(|s| s.to_string()),
+                    "number": n.number.to_string(), "branch": n.branch.as_ref().map(|b| b.to_string()), "basis": "confirmed"},
+        "burden_ratio_percent": 30, "visit_dates": ["2026-11-10"], "points": 1000, "patient_paid_yen": 3000});
+    let r = s
+        .http
+        .post(format!("{}/api/v1/payer/runs?as_of=2026-11-25", s.url))
+        .bearer_auth(&payer)
+        .body(format!("{claim}\n"))
+        .send()
+        .await
+        .unwrap();
+    let out: Value = r.json().await.unwrap();
+    assert_eq!(
+        out["ratio_differences"][0]["difference_yen"], -1000,
+        "{out}"
+    );
+    let get = |token: String| {
+        let s = &s;
+        async move {
+            s.http
+                .get(format!("{}/api/v1/insurer/ratio-differences", s.url))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let list = get(insurer.clone()).await;
+    assert_eq!(list[0]["claim_id"], "e1", "{list}");
+    assert!(list[0]["settlement"].is_null());
+    assert_eq!(
+        get(s.insurer.clone()).await,
+        json!([]),
+        "another insurer sees none"
+    );
+    let put = |token: &str, body: Value| {
+        let s = &s;
+        let token = token.to_owned();
+        async move {
+            let r = s
+                .http
+                .put(format!(
+                    "{}/api/v1/insurer/ratio-differences/settlement",
+                    s.url
+                ))
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let key =
+        json!({"institution_code": demo::CLINIC_CODE, "claim_month": "2026-11", "claim_id": "e1"});
+    let with = |extra: Value| {
+        let mut b = key.clone();
+        b.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        b
+    };
+    let (st, e) = put(&insurer, with(json!({"kind": "claim"}))).await;
+    assert_eq!(
+        (st, e["error"]["code"].as_str()),
+        (400, Some("invalid_value")),
+        "{e}"
+    );
+    let (st, _) = put(&s.insurer, with(json!({"kind": "refund"}))).await;
+    assert_eq!(st, 400, "not that insurer's difference");
+    assert!(
+        get(insurer.clone()).await[0]["settlement"].is_null(),
+        "nothing written"
+    );
+    let (st, v) = put(
+        &insurer,
+        with(json!({"kind": "refund", "settled_on": "2026-12-15", "done": true})),
+    )
+    .await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["settlement"]["yen"], 1000);
+    assert_eq!(v["settlement"]["kind"], "refund");
+    assert_eq!(v["settlement"]["done"], true);
+    assert_eq!(
+        get(insurer).await[0]["settlement"]["settled_on"],
+        "2026-12-15"
+    );
+}
