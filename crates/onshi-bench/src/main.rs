@@ -10,6 +10,9 @@
 //! - `search`: the failure-mode search in process, over random persons.
 //! - `registrations`: a CSV of matching registrations for existing persons,
 //!   for the bulk-import benchmark.
+//! - `payer`: the payer run in process, alternating the bare run (writes
+//!   nothing) with the stored run (`onshi_payer::memory::run_and_store`) on
+//!   the same claims: what the payer's memory costs, as a ratio.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -98,6 +101,19 @@ enum Cmd {
         #[arg(long, default_value_t = 1)]
         threads: usize,
     },
+    /// Time the payer run bare and stored, alternately, on one claims file.
+    Payer {
+        /// A SQLite file, or a PostgreSQL URL.
+        #[arg(long)]
+        db: String,
+        /// JSON Lines claims (`onshi payer generate`).
+        #[arg(long)]
+        claims: PathBuf,
+        #[arg(long)]
+        as_of: NaiveDate,
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+    },
     /// Write a CSV of registrations that match the first ROWS persons.
     Registrations {
         #[arg(long)]
@@ -141,7 +157,72 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             rows,
             out,
         } => registrations(db, insurer, rows, out),
+        Cmd::Payer {
+            db,
+            claims,
+            as_of,
+            rounds,
+        } => payer(db, claims, as_of, rounds),
     }
+}
+
+/// The bare run and the stored run, alternately, `rounds` times each; one
+/// JSON line with the medians and their ratio.
+fn payer(
+    db: String,
+    claims: PathBuf,
+    as_of: NaiveDate,
+    rounds: usize,
+) -> Result<(), Box<dyn std::error::Error>> {
+    use onshi_payer::memory::{RunInput, digest, run_and_store};
+    use onshi_payer::run::{Policy, run};
+    let store: Arc<dyn Store> = if db.starts_with("postgres://") {
+        Arc::new(PgStore::connect(&db)?)
+    } else {
+        Arc::new(SqliteStore::open(std::path::Path::new(&db))?)
+    };
+    let bytes = std::fs::read(&claims)?;
+    let text = std::str::from_utf8(&bytes)?;
+    let input: Vec<_> = onshi_payer::claim::parse_jsonl(text)
+        .into_iter()
+        .map(|(l, c)| (format!("{l:08}"), c))
+        .collect();
+    let n = input.len();
+    let (mut bare, mut stored) = (Vec::new(), Vec::new());
+    for _ in 0..rounds.max(1) {
+        let t = Instant::now();
+        let a = run(store.as_ref(), as_of, input.clone(), Policy::default())?;
+        bare.push(t.elapsed().as_secs_f64());
+        let t = Instant::now();
+        let (_, b) = run_and_store(
+            store.as_ref(),
+            as_of,
+            vec![RunInput {
+                label: "bench".into(),
+                digest: digest(&bytes),
+                submission_id: None,
+                claims: input.clone(),
+            }],
+            Policy::default(),
+            "bench",
+            &Utc::now().to_rfc3339(),
+        )?;
+        stored.push(t.elapsed().as_secs_f64());
+        if a.summary != b.summary {
+            return Err("the stored run decided otherwise than the bare run".into());
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(|x, y| x.total_cmp(y));
+        v[v.len() / 2]
+    };
+    let (b, s) = (median(&mut bare), median(&mut stored));
+    println!(
+        "{}",
+        json!({"claims": n, "bare_s": b, "stored_s": s, "bare_claims_per_s": n as f64 / b,
+               "stored_claims_per_s": n as f64 / s, "stored_over_bare": s / b})
+    );
+    Ok(())
 }
 
 fn read_serials(path: &PathBuf) -> Result<Vec<String>, Box<dyn std::error::Error>> {

@@ -93,6 +93,9 @@ pub struct ClaimRecord {
     pub points: u64,
     pub patient_paid_yen: u64,
     pub tekiyo: Vec<String>,
+    /// The institution's choices this record was built with.
+    #[serde(default)]
+    pub options: ClaimOptions,
 }
 
 impl ClaimRecord {
@@ -158,9 +161,12 @@ pub struct MonthBuild {
     pub not_ready: Vec<NotReady>,
 }
 
-/// How the institution fills what the notice leaves to it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How the institution fills what the notice leaves to it. Recorded on each
+/// claim it built, so a later rebuild (a re-check's refresh) makes the same
+/// choices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ClaimOptions {
+    #[schema(value_type = String)]
     /// Where a 不詳 claim of unknown type goes (疑義解釈 問1).
     pub unknown_payer: Payer,
     /// The receipt computer enforces the 検証番号 (→ 77777779).
@@ -440,6 +446,7 @@ pub fn build_month(
             points,
             patient_paid_yen: paid,
             tekiyo,
+            options: opts,
         });
     }
     Ok(out)

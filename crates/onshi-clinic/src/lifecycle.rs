@@ -418,6 +418,22 @@ fn apply(
     }
 }
 
+/// The choices the month's stored claims were built with (the defaults when
+/// it has none): a rebuild that does not name its options keeps them.
+pub fn month_options(
+    store: &dyn Store,
+    inst: &InstitutionCode,
+    month: NaiveDate,
+) -> Result<ClaimOptions, ClinicError> {
+    Ok(store
+        .claims_of_month(inst, &month_text(month))?
+        .first()
+        .map(|r| record_of(&r.record))
+        .transpose()?
+        .map(|r| r.options)
+        .unwrap_or_default())
+}
+
 /// Creates and rebuilds the month's claims from its visits and opens
 /// proposed corrections on the frozen ones (see [`plan_sync`]).
 pub fn sync_month(
@@ -840,12 +856,13 @@ pub fn withdraw(
 
 /// 再請求: after a 返戻 or 取下げ, a new version rebuilt from the visits as
 /// they stand now (never lower in the notice's order than the old one),
-/// linked to the old version, editable until 確定.
+/// linked to the old version, editable until 確定. Without `opts`, the
+/// claim's recorded options.
 pub fn reclaim(
     store: &dyn Store,
     inst: &InstitutionCode,
     id: i64,
-    opts: ClaimOptions,
+    opts: Option<ClaimOptions>,
     reason: &str,
     actor: &str,
     now: DateTime<Utc>,
@@ -854,6 +871,7 @@ pub fn reclaim(
     let row = store.claim(inst, id)?.ok_or(RegistryError::NotFound)?;
     let current = record_of(&row.record)?;
     let month = first_of(current.claim_month);
+    let opts = opts.unwrap_or(current.options);
     let built = build_month(store, inst, month, opts)?
         .records
         .into_iter()

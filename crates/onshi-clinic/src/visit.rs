@@ -987,14 +987,8 @@ fn refresh_claims(
     {
         return Ok(());
     }
-    crate::lifecycle::sync_month(
-        store,
-        inst,
-        month,
-        crate::claims::ClaimOptions::default(),
-        actor,
-        now,
-    )?;
+    let opts = crate::lifecycle::month_options(store, inst, month)?;
+    crate::lifecycle::sync_month(store, inst, month, opts, actor, now)?;
     Ok(())
 }
 

@@ -136,6 +136,7 @@ fn built(v: &VisitRecord) -> ClaimRecord {
         points: 100,
         patient_paid_yen: 300,
         tekiyo: vec![],
+        options: Default::default(),
     }
 }
 

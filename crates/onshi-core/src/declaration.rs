@@ -287,6 +287,21 @@ impl Declaration {
         need(self.sex.is_some(), "sex");
         need(self.address.is_some(), "address");
         need(self.phone.is_some(), "phone");
+        // 別添3 ※1: the 事業所名 where the type names an employer's scheme
+        // (or is unknown); the date and the signature of the form itself.
+        if matches!(
+            self.insurance_type,
+            Some(InsuranceType::Shaho | InsuranceType::Other | InsuranceType::Unknown)
+        ) {
+            need(self.employer.is_some(), "employer");
+        }
+        need(self.declared_on.is_some(), "declared_on");
+        need(
+            self.signature
+                .as_deref()
+                .is_some_and(|s| !s.trim().is_empty()),
+            "signature",
+        );
         m
     }
 }

@@ -1512,3 +1512,100 @@ mod pg {
         assert_eq!(s.counts().unwrap().qualifications, 3);
     }
 }
+
+both! {
+    /// Claim changes are one transaction guarded by versions: a stale step
+    /// refuses the whole batch (the submission and earlier steps too);
+    /// versions are append-only; a proposal is decided once.
+    fn claim_changes_all_or_nothing(s) {
+        use onshi_core::claim_life::ClaimState;
+        let inst = InstitutionCode::parse("1311234567").unwrap();
+        let meta = |reason: &str| ChangeMeta { at: "2026-11-25T00:00:00Z".into(), actor: "t".into(),
+            reason: reason.into(), rule: "r".into(), ..ChangeMeta::default() };
+        let (ids, sub) = s
+            .apply_claim_changes(&inst, None, &[
+                ClaimChange::Create { claim_month: "2026-11".into(), patient_key: "key-A".into(),
+                    state: ClaimState::Draft, record: json!({"v": 1}), meta: meta("作成") },
+                ClaimChange::Create { claim_month: "2026-11".into(), patient_key: "key-B".into(),
+                    state: ClaimState::Draft, record: json!({"v": 1}), meta: meta("作成") },
+            ])
+            .unwrap();
+        assert_eq!((ids.len(), sub), (2, None));
+        let (a, b) = (ids[0], ids[1]);
+        let new_sub = NewSubmission { claim_month: "2026-11".into(), payer: Payer::ShiharaiKikin,
+            format: "jsonl".into(), body: b"{}\n".to_vec(), claims: 2, at: "t".into(), actor: "t".into() };
+        let step = |id: i64, expected: i64, state: ClaimState| ClaimChange::Version {
+            claim_id: id, expected_version: expected, state, record: json!({"v": expected + 1}),
+            meta: meta("提出"), carried_by_submission: true };
+        // b's step is stale: nothing at all is written.
+        let e = s
+            .apply_claim_changes(&inst, Some(&new_sub), &[step(a, 1, ClaimState::Submitted), step(b, 5, ClaimState::Submitted)])
+            .unwrap_err();
+        assert!(matches!(e, StoreError::Conflict(_)), "{e:?}");
+        assert_eq!(s.claim(&inst, a).unwrap().unwrap().version, 1);
+        assert!(s.submissions(Some(&inst), 10, 0).unwrap().is_empty());
+        // Whole: both versions carry the submission.
+        let (_, sub) = s
+            .apply_claim_changes(&inst, Some(&new_sub), &[step(a, 1, ClaimState::Submitted), step(b, 1, ClaimState::Submitted)])
+            .unwrap();
+        let sub = sub.unwrap();
+        let versions = s.claim_versions(&inst, a).unwrap();
+        assert_eq!(versions.len(), 2);
+        assert_eq!((versions[1].state, versions[1].meta.submission_id), (ClaimState::Submitted, Some(sub)));
+        let (row, body) = s.submission(sub).unwrap().unwrap();
+        assert_eq!((body.as_slice(), row.digest.len(), row.bytes), (&b"{}\n"[..], 64, 3));
+        // Another institution sees none of it.
+        let other = InstitutionCode::parse("1310000017").unwrap();
+        assert!(s.claim(&other, a).unwrap().is_none());
+        assert!(s.claim_versions(&other, a).unwrap().is_empty());
+        assert!(s.apply_claim_changes(&other, None, &[step(a, 2, ClaimState::Paid)]).is_err());
+        // Proposals: one decision, then refused.
+        s.apply_claim_changes(&inst, None, &[ClaimChange::Propose { claim_id: a, based_on_version: 2,
+            record: json!({"v": 9}), reason: "事実".into(), at: "t".into() }]).unwrap();
+        let p = s.claim_proposals(&inst, "2026-11").unwrap();
+        assert_eq!((p.len(), p[0].status.as_str()), (1, "open"));
+        let decide = ClaimChange::DecideProposal { proposal_id: p[0].id, accepted: false, by: "t".into(),
+            reason: "不要".into(), at: "t".into() };
+        s.apply_claim_changes(&inst, None, std::slice::from_ref(&decide)).unwrap();
+        assert!(matches!(s.apply_claim_changes(&inst, None, &[decide]), Err(StoreError::Conflict(_))));
+        assert_eq!(s.claim_proposals(&inst, "2026-11").unwrap()[0].decision_reason.as_deref(), Some("不要"));
+        // A proposal on a version the claim has left is refused.
+        assert!(s.apply_claim_changes(&inst, None, &[ClaimChange::Propose { claim_id: a, based_on_version: 1,
+            record: json!({}), reason: "古い".into(), at: "t".into() }]).is_err());
+    }
+}
+
+both! {
+    /// A stored payer run: its results, its payment record (replaced for the
+    /// same claims, never doubled), the 照会 answers and the settlements.
+    fn payer_memory(s) {
+        let run = NewPayerRun { as_of: d("2026-11-25"), at: "t".into(), actor: "payer".into(),
+            inputs: json!([{"label": "a"}]), policy: json!({}), summary: json!({"claims": 1}),
+            outcome: "{\"summary\":{}}".into() };
+        let pay = |claim: &str, insurer: &str, yen: u64| PaymentRow { institution_code: "1311234567".into(),
+            payer: Payer::ShiharaiKikin, claim_month: "2026-10".into(), claim_id: claim.into(),
+            insurer: insurer.into(), yen };
+        let result = PayerResultRow { run_id: 0, institution_code: "1311234567".into(), claim_month: "2026-10".into(),
+            claim_id: "c1".into(), fate: "billed".into(), detail: json!({"fate": "billed"}) };
+        let first = s.save_payer_run(&run, std::slice::from_ref(&result), &[pay("c1", "01130012", 7000)], &[]).unwrap();
+        let second = s.save_payer_run(&run, &[result], &[pay("c1", "06130017", 3000), pay("c2", "01130012", 100)], &[]).unwrap();
+        assert!(second > first);
+        let rec = s.payment_record("1311234567", Payer::ShiharaiKikin, "2026-01", "2026-12").unwrap();
+        assert_eq!(rec, vec![pay("c1", "06130017", 3000), pay("c2", "01130012", 100)], "c1's record replaced");
+        assert!(s.payment_record("1311234567", Payer::Kokuhoren, "2026-01", "2026-12").unwrap().is_empty());
+        assert_eq!(s.payer_runs(10, 0).unwrap().iter().map(|r| r.id).collect::<Vec<_>>(), vec![second, first]);
+        assert_eq!(s.payer_run(first).unwrap().unwrap().outcome.as_deref(), Some("{\"summary\":{}}"));
+        assert_eq!(s.payer_results_for("1311234567", first).unwrap().len(), 1);
+        // An amount past i64 is refused and the run is not stored.
+        let n = s.payer_runs(10, 0).unwrap().len();
+        assert!(s.save_payer_run(&run, &[], &[pay("c9", "01130012", u64::MAX)], &[]).is_err());
+        assert_eq!(s.payer_runs(10, 0).unwrap().len(), n);
+        // 照会 answers: one per insurer, the latest kept.
+        let mut a = InquiryAnswerRow { institution_code: "1311234567".into(), claim_month: "2026-11".into(),
+            claim_id: "u1".into(), insurer: "01130012".into(), matches: false, by: "payer".into(), at: "1".into() };
+        s.put_inquiry_answer(&a).unwrap();
+        a.matches = true;
+        s.put_inquiry_answer(&a).unwrap();
+        assert_eq!(s.inquiry_answers("1311234567", "2026-11", "u1").unwrap(), vec![a]);
+    }
+}

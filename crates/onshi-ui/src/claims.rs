@@ -220,14 +220,8 @@ pub async fn sync(
     let who = actor(&s.caller);
     let store = state.store.clone();
     blocking(move || {
-        lifecycle::sync_month(
-            store.as_ref(),
-            &inst,
-            m,
-            ClaimOptions::default(),
-            &who,
-            Utc::now(),
-        )
+        let opts = lifecycle::month_options(store.as_ref(), &inst, m)?;
+        lifecycle::sync_month(store.as_ref(), &inst, m, opts, &who, Utc::now())
     })
     .await??;
     Ok(back(m))
@@ -327,7 +321,7 @@ pub async fn claim_page(
             }
             @if let Some(p) = &c.open_proposal {
                 section.warn-box #proposal {
-                    h2 { "訂正案（" (p.created_at) "）" }
+                    h2 { "訂正案（" (page::local_time(&p.created_at)) "）" }
                     p { (p.reason) }
                     ul { @for line in &p.changes { li { (line) } } }
                     form.inline method="post" action={ "/ui/desk/claims/" (c.id) "/proposal/accept" } {
@@ -381,7 +375,7 @@ pub async fn claim_page(
                 @if !d.proposals.is_empty() {
                     h3 { "訂正案の記録" }
                     ul { @for p in &d.proposals {
-                        li { (p.created_at) "：" (p.reason) "（" (match p.status.as_str() { "accepted" => "承認", "dismissed" => "却下", _ => "未決定" })
+                        li { (page::local_time(&p.created_at)) "：" (p.reason) "（" (match p.status.as_str() { "accepted" => "承認", "dismissed" => "却下", _ => "未決定" })
                             @if let Some(r) = &p.decision_reason { "・" (r) } "）" }
                     } }
                 }
@@ -468,15 +462,7 @@ pub async fn reclaim(
     let who = actor(&s.caller);
     let store = state.store.clone();
     blocking(move || {
-        lifecycle::reclaim(
-            store.as_ref(),
-            &inst,
-            id,
-            ClaimOptions::default(),
-            &reason,
-            &who,
-            Utc::now(),
-        )
+        lifecycle::reclaim(store.as_ref(), &inst, id, None, &reason, &who, Utc::now())
     })
     .await??;
     Ok(see_other(&format!("/ui/desk/claims/{id}")))

@@ -823,7 +823,7 @@ pub async fn contact(
 
 // ---- 被保険者資格申立書 ----
 
-const DECL_FIELDS: [(&str, &str); 9] = [
+const DECL_FIELDS: [(&str, &str); 12] = [
     ("insurance_type", "保険種別"),
     ("insurer_name", "保険者等名称"),
     ("ratio", "一部負担金の割合"),
@@ -833,6 +833,9 @@ const DECL_FIELDS: [(&str, &str); 9] = [
     ("sex", "性別"),
     ("address", "住所"),
     ("phone", "連絡先電話番号"),
+    ("employer", "事業所名（※1）"),
+    ("declared_on", "記入日"),
+    ("signature", "署名"),
 ];
 
 /// The form as posted (every field text; the checkbox is "on").

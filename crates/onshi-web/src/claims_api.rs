@@ -85,9 +85,11 @@ pub(crate) async fn month_records(
 pub(crate) struct SyncBody {
     /// 診療年月, YYYY-MM.
     month: Option<String>,
-    /// Where a 不詳 claim of unknown type goes (default `shiharai_kikin`).
+    /// Where a 不詳 claim of unknown type goes (`shiharai_kikin` or
+    /// `kokuhoren`); absent: as the month's claims record it (else 支払基金).
     unknown_payer: Option<String>,
-    /// The receipt computer enforces the 検証番号 (→ 77777779).
+    /// The receipt computer enforces the 検証番号 (→ 77777779); absent: as
+    /// recorded (else false).
     check_digit: Option<bool>,
 }
 
@@ -102,15 +104,17 @@ pub(crate) async fn sync(
 ) -> Result<Json<MonthView>, ApiError> {
     let inst = caller.institution()?.clone();
     let month = month_of(b.month.as_deref())?;
-    let opts = ClaimOptions {
-        unknown_payer: payer_of("unknown_payer", b.unknown_payer.as_deref())?
-            .unwrap_or(Payer::ShiharaiKikin),
-        check_digit_enforced: b.check_digit.unwrap_or(false),
-    };
+    let unknown_payer = payer_of("unknown_payer", b.unknown_payer.as_deref())?;
     let who = actor(&caller);
     let store = state.store.clone();
     Ok(Json(
         blocking(move || {
+            // What the body does not say stays as the month's claims record it.
+            let recorded = lifecycle::month_options(store.as_ref(), &inst, month)?;
+            let opts = ClaimOptions {
+                unknown_payer: unknown_payer.unwrap_or(recorded.unknown_payer),
+                check_digit_enforced: b.check_digit.unwrap_or(recorded.check_digit_enforced),
+            };
             lifecycle::sync_month(store.as_ref(), &inst, month, opts, &who, Utc::now())
         })
         .await?,
@@ -269,15 +273,7 @@ pub(crate) async fn reclaim(
     let store = state.store.clone();
     Ok(Json(
         blocking(move || {
-            lifecycle::reclaim(
-                store.as_ref(),
-                &inst,
-                id,
-                ClaimOptions::default(),
-                &reason,
-                &who,
-                Utc::now(),
-            )
+            lifecycle::reclaim(store.as_ref(), &inst, id, None, &reason, &who, Utc::now())
         })
         .await?,
     ))

@@ -646,7 +646,7 @@ async fn a_returned_claim_is_fixed_and_claimed_again() {
                 st,
                 &inst(),
                 claim.id,
-                ClaimOptions::default(),
+                None,
                 "記号番号を聞き取り",
                 "test:clerk",
                 Utc::now(),
@@ -1065,5 +1065,246 @@ async fn the_insurer_settles_a_ratio_difference() {
     assert_eq!(
         get(insurer).await[0]["settlement"]["settled_on"],
         "2026-12-15"
+    );
+}
+
+/// The whole life over HTTP: sync → confirm → submit (UKE) → the payer runs
+/// on the stored submission → the clinic receives 支払済; refusals change
+/// nothing.
+#[onshi_testkit::both]
+async fn the_life_of_a_claim_over_http() {
+    let s = start().await;
+    let payer = s.token(&onshi_registry::Caller::Payer);
+    let call = |token: String, method: reqwest::Method, path: String, body: Option<Value>| {
+        let s = &s;
+        async move {
+            let mut r = s
+                .http
+                .request(method, format!("{}{path}", s.url))
+                .bearer_auth(token);
+            if let Some(b) = body {
+                r = r.json(&b);
+            }
+            let r = r.send().await.unwrap();
+            let status = r.status().as_u16();
+            let text = r.text().await.unwrap();
+            (
+                status,
+                serde_json::from_str::<Value>(&text).unwrap_or(Value::String(text)),
+            )
+        }
+    };
+    use reqwest::Method as M;
+    let clinic = s.clinic.clone();
+    let (st, v) = call(clinic.clone(), M::POST, "/api/v1/visits".into(), Some(json!({"visited_on": "2026-11-10",
+        "patient_key": "H1", "attempt": {"reference": "card", "certificate_serial": "DEMO-VALID"}}))).await;
+    assert_eq!(st, 201, "{v}");
+    let (st, _) = call(
+        clinic.clone(),
+        M::POST,
+        format!("/api/v1/visits/{}/decision", v["id"]),
+        Some(json!({"points": 900})),
+    )
+    .await;
+    assert_eq!(st, 200);
+    // Confirming or submitting before anything exists is refused.
+    let (st, e) = call(
+        clinic.clone(),
+        M::POST,
+        "/api/v1/claim-records/confirm".into(),
+        Some(json!({"month": "2026-11"})),
+    )
+    .await;
+    assert_eq!(
+        (st, e["error"]["code"].as_str()),
+        (409, Some("nothing_to_do")),
+        "{e}"
+    );
+    let (st, m) = call(
+        clinic.clone(),
+        M::POST,
+        "/api/v1/claim-records/sync".into(),
+        Some(json!({"month": "2026-11"})),
+    )
+    .await;
+    assert_eq!(st, 200, "{m}");
+    let id = m["claims"][0]["id"].as_i64().unwrap();
+    assert_eq!(m["claims"][0]["state"], "draft");
+    assert_eq!(m["claims"][0]["state_label"], "作成中");
+    let (st, e) = call(
+        clinic.clone(),
+        M::POST,
+        "/api/v1/claim-records/submit".into(),
+        Some(json!({"month": "2026-11", "payer": "shiharai_kikin"})),
+    )
+    .await;
+    assert_eq!(
+        (st, e["error"]["code"].as_str()),
+        (409, Some("nothing_to_do")),
+        "a draft is not submitted"
+    );
+    let (st, bad) = call(
+        clinic.clone(),
+        M::POST,
+        "/api/v1/claim-records/confirm".into(),
+        Some(json!({"month": "2026-11", "ids": [id + 1000]})),
+    )
+    .await;
+    assert_eq!(
+        (st, bad["error"]["code"].as_str()),
+        (400, Some("claim_not_in_month"))
+    );
+    let (st, _) = call(
+        clinic.clone(),
+        M::POST,
+        "/api/v1/claim-records/confirm".into(),
+        Some(json!({"month": "2026-11"})),
+    )
+    .await;
+    assert_eq!(st, 200);
+    let (st, e) = call(
+        clinic.clone(),
+        M::POST,
+        format!("/api/v1/claim-records/{id}/reclaim"),
+        Some(json!({"reason": "x"})),
+    )
+    .await;
+    assert_eq!(
+        (st, e["error"]["code"].as_str()),
+        (409, Some("claim_transition_refused")),
+        "{e}"
+    );
+    let (st, sub) = call(
+        clinic.clone(),
+        M::POST,
+        "/api/v1/claim-records/submit".into(),
+        Some(json!({"month": "2026-11", "payer": "shiharai_kikin", "format": "uke"})),
+    )
+    .await;
+    assert_eq!(st, 201, "{sub}");
+    assert_eq!(sub["digest"].as_str().unwrap().len(), 64);
+    // The payer sees the submission and runs on it.
+    let (_, subs) = call(
+        payer.clone(),
+        M::GET,
+        "/api/v1/payer/submissions".into(),
+        None,
+    )
+    .await;
+    assert_eq!(subs[0]["id"], sub["id"]);
+    let (st, out) = call(
+        payer.clone(),
+        M::POST,
+        format!(
+            "/api/v1/payer/runs?as_of=2026-12-10&submissions={}",
+            sub["id"]
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(st, 200, "{out}");
+    assert_eq!(out["report"][0]["claim_id"], id.to_string());
+    assert_eq!(out["report"][0]["fate"], "billed");
+    let (st, got) = call(
+        clinic.clone(),
+        M::POST,
+        "/api/v1/claim-records/results/receive".into(),
+        None,
+    )
+    .await;
+    assert_eq!(st, 200);
+    assert_eq!(got[0]["state"], "paid", "{got}");
+    let (_, d) = call(
+        clinic.clone(),
+        M::GET,
+        format!("/api/v1/claim-records/{id}"),
+        None,
+    )
+    .await;
+    let states: Vec<&str> = d["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["draft", "confirmed", "submitted", "paid"]);
+    assert_eq!(d["versions"][2]["submission_id"], sub["id"]);
+    assert_eq!(d["versions"][3]["payer_run_id"], out["run_id"]);
+    // Another institution sees none of it.
+    let (st, _) = call(
+        s.other_clinic.clone(),
+        M::GET,
+        format!("/api/v1/claim-records/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(st, 404);
+    let (_, theirs) = call(
+        s.other_clinic.clone(),
+        M::GET,
+        "/api/v1/claim-submissions".into(),
+        None,
+    )
+    .await;
+    assert_eq!(theirs, json!([]));
+}
+
+/// The institution's choices (77777779 where its receipt computer enforces
+/// the 検証番号, where a 不詳 claim of unknown type goes) are recorded on its
+/// claims: a re-check's automatic refresh rebuilds with them, not with the
+/// defaults.
+#[onshi_testkit::both]
+async fn a_refresh_keeps_the_institutions_choices() {
+    let s = start().await;
+    let v = open(&s, card_visit("DEMO-NONE", "OPT", "2026-11-12"));
+    let raw: onshi_core::declaration::RawDeclaration = serde_json::from_value(json!({
+        "has_valid_card": true, "insurance_type": "unknown", "employer": "不明商店", "name": "鈴木 一郎",
+        "kana": "スズキ イチロウ", "birth_date": "2004-05-09", "sex": "male", "ratio": "3割",
+        "declared_on": "2026-11-12", "signature": "鈴木 一郎"}))
+    .unwrap();
+    s.db(|st| visit::put_declaration(st, &inst(), v, &raw, Utc::now()))
+        .unwrap();
+    decide(&s, v, json!({"use_declaration": true, "points": 100}));
+    s.db(|st| visit::record_contact(st, &inst(), v, "2026-11-20".parse().unwrap(), Utc::now()))
+        .unwrap();
+    let opts = ClaimOptions {
+        unknown_payer: Payer::Kokuhoren,
+        check_digit_enforced: true,
+    };
+    let m = s
+        .db(|st| lifecycle::sync_month(st, &inst(), nov(), opts, "test:clerk", Utc::now()))
+        .unwrap();
+    let c = claim_of(&m, "OPT");
+    assert_eq!(
+        (c.record.insurer.insurer_number.as_str(), c.record.payer),
+        ("77777779", Payer::Kokuhoren)
+    );
+    // The re-check (still 資格情報なし) refreshes the month: nothing changes.
+    rechecks(&s);
+    let d = detail(&s, c.id);
+    assert_eq!(
+        d.versions.len(),
+        1,
+        "{:?}",
+        d.versions.iter().map(|v| &v.reason).collect::<Vec<_>>()
+    );
+    assert_eq!(d.claim.record.options, opts);
+    // And a sync that names nothing keeps them too.
+    let (st, m) = {
+        let r = s
+            .http
+            .post(format!("{}/api/v1/claim-records/sync", s.url))
+            .bearer_auth(&s.clinic)
+            .json(&json!({"month": "2026-11"}))
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json::<Value>().await.unwrap())
+    };
+    assert_eq!(st, 200);
+    assert_eq!(m["claims"][0]["version"], 1, "{m}");
+    assert_eq!(
+        m["claims"][0]["record"]["insurer"]["insurer_number"],
+        "77777779"
     );
 }
