@@ -186,6 +186,16 @@ fn refused(e: TransitionRefused) -> ClinicError {
     ClinicError::Transition(e)
 }
 
+/// A reason the clerk must give (a decision, a 取下げ): at most 200
+/// characters, no control or invisible ones, not empty.
+fn required_reason(reason: &str) -> Result<String, ClinicError> {
+    let reason = onshi_core::error::clean_text("reason", reason, 200)?;
+    if reason.is_empty() {
+        return Err(RegistryError::Missing("reason").into());
+    }
+    Ok(reason)
+}
+
 /// The lines that differ between two records, in Japanese.
 pub fn changes_between(old: &ClaimRecord, new: &ClaimRecord) -> Vec<String> {
     let mut out = Vec::new();
@@ -757,10 +767,7 @@ pub fn decide_proposal(
     actor: &str,
     now: DateTime<Utc>,
 ) -> Result<ClaimDetail, ClinicError> {
-    let reason = onshi_core::error::clean_text("reason", reason, 200)?;
-    if reason.is_empty() {
-        return Err(RegistryError::Missing("reason").into());
-    }
+    let reason = required_reason(reason)?;
     let row = store
         .claim(inst, claim_id)?
         .ok_or(RegistryError::NotFound)?;
@@ -837,10 +844,7 @@ pub fn withdraw(
     actor: &str,
     now: DateTime<Utc>,
 ) -> Result<ClaimDetail, ClinicError> {
-    let reason = onshi_core::error::clean_text("reason", reason, 200)?;
-    if reason.is_empty() {
-        return Err(RegistryError::Missing("reason").into());
-    }
+    let reason = required_reason(reason)?;
     let row = store.claim(inst, id)?.ok_or(RegistryError::NotFound)?;
     let rec = record_of(&row.record)?;
     let c = one_step(

@@ -818,6 +818,7 @@ pub fn run_rechecks(
     now: DateTime<Utc>,
 ) -> Result<Vec<RecheckOutcome>, ClinicError> {
     let mut out = Vec::new();
+    let mut months = std::collections::BTreeSet::new();
     for row in store.pending_rechecks(inst, 200)? {
         let id = row.id;
         let mut record: VisitRecord =
@@ -848,13 +849,17 @@ pub fn run_rechecks(
         record.recheck.last_at = Some(now.to_rfc3339());
         record.recheck.last_result = Some(result.clone());
         save(store, inst, id, state, &record, &now.to_rfc3339())?;
-        refresh_claims(store, inst, record.visited_on, "onshi（事後確認）", now)?;
+        months.insert(crate::claims::first_of(record.visited_on));
         out.push(RecheckOutcome {
             visit_id: id,
             result,
             recheck_state: state.into(),
             claim_basis: record.claim.as_ref().map(|c| c.basis),
         });
+    }
+    // Each month the re-checks touched is brought up to date once.
+    for month in months {
+        refresh_claims(store, inst, month, "onshi（事後確認）", now)?;
     }
     Ok(out)
 }

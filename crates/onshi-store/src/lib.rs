@@ -1,8 +1,11 @@
 //! # onshi-store
 //!
 //! Persistence for onshi behind narrow traits: [`RegistryStore`],
-//! [`InsurerStore`], [`ClinicStore`] and [`FailureModeStore`] (together
-//! [`Store`]). Two stores implement all four with the same behaviour:
+//! [`InsurerStore`], [`ClinicStore`], [`FailureModeStore`], [`ClaimStore`]
+//! (the institution's claims: versions, proposed corrections, submissions)
+//! and [`PayerStore`] (stored payer runs, their results, the payment record,
+//! 照会 answers, ratio settlements), together [`Store`]. Two stores implement
+//! all six with the same behaviour:
 //! - [`sqlite::SqliteStore`], the embedded default (rusqlite with bundled
 //!   SQLite, WAL, migrations in [`migrations::SQLITE`]);
 //! - [`postgres::PgStore`], PostgreSQL 15+ (the blocking `postgres` client
@@ -15,7 +18,9 @@
 //!   corrupt row surfaces as [`StoreError::Corrupt`], never as a bad value;
 //! - no method reads the clock: timestamps come from the caller;
 //! - the audit log and the check history are append-only and hash-chained
-//!   ([`chain`]); [`chain::verify`] finds an edited, deleted or inserted entry.
+//!   ([`chain`]); [`chain::verify`] finds an edited, deleted or inserted entry;
+//! - a claim's versions are append-only (trigger), and a batch of claim
+//!   changes is refused whole when a claim moved past the version it read.
 //!
 //! May depend on: onshi-core, rusqlite/postgres/r2d2, serde, sha2. Not on any
 //! service crate.

@@ -394,14 +394,36 @@ fn claim_id(raw: &str) -> Result<i64, UiError> {
     raw.parse().map_err(|_| UiError::NotFound)
 }
 
+/// One of the institution's claims acted on by `f` (the store, the
+/// institution, the claim's id, the actor) on a blocking thread; then the
+/// claim's page.
+async fn on_claim(
+    state: UiState,
+    s: &Session,
+    id: &str,
+    f: impl FnOnce(
+        &dyn onshi_store::Store,
+        &onshi_core::InstitutionCode,
+        i64,
+        &str,
+    ) -> Result<lifecycle::ClaimDetail, onshi_clinic::visit::ClinicError>
+    + Send
+    + 'static,
+) -> Result<Response, UiError> {
+    let inst = s.institution()?;
+    let id = claim_id(id)?;
+    let who = actor(&s.caller);
+    let store = state.store.clone();
+    blocking(move || f(store.as_ref(), &inst, id, &who)).await??;
+    Ok(see_other(&format!("/ui/desk/claims/{id}")))
+}
+
 /// `POST /ui/desk/claims/{id}/proposal/{accept|dismiss}`.
 pub async fn decide(
     State(state): State<UiState>,
     Path((id, what)): Path<(String, String)>,
     Posted { session: s, form }: Posted<ReasonForm>,
 ) -> Result<Response, UiError> {
-    let inst = s.institution()?;
-    let id = claim_id(&id)?;
     let accept = match what.as_str() {
         "accept" => true,
         "dismiss" => false,
@@ -416,22 +438,10 @@ pub async fn decide(
         })
         .transpose()?;
     let reason = form.reason.unwrap_or_default();
-    let who = actor(&s.caller);
-    let store = state.store.clone();
-    blocking(move || {
-        lifecycle::decide_proposal(
-            store.as_ref(),
-            &inst,
-            id,
-            proposal,
-            accept,
-            &reason,
-            &who,
-            Utc::now(),
-        )
+    on_claim(state, &s, &id, move |st, inst, id, who| {
+        lifecycle::decide_proposal(st, inst, id, proposal, accept, &reason, who, Utc::now())
     })
-    .await??;
-    Ok(see_other(&format!("/ui/desk/claims/{id}")))
+    .await
 }
 
 /// `POST /ui/desk/claims/{id}/withdraw`.
@@ -440,14 +450,11 @@ pub async fn withdraw(
     Path(id): Path<String>,
     Posted { session: s, form }: Posted<ReasonForm>,
 ) -> Result<Response, UiError> {
-    let inst = s.institution()?;
-    let id = claim_id(&id)?;
     let reason = form.reason.unwrap_or_default();
-    let who = actor(&s.caller);
-    let store = state.store.clone();
-    blocking(move || lifecycle::withdraw(store.as_ref(), &inst, id, &reason, &who, Utc::now()))
-        .await??;
-    Ok(see_other(&format!("/ui/desk/claims/{id}")))
+    on_claim(state, &s, &id, move |st, inst, id, who| {
+        lifecycle::withdraw(st, inst, id, &reason, who, Utc::now())
+    })
+    .await
 }
 
 /// `POST /ui/desk/claims/{id}/reclaim`.
@@ -456,14 +463,9 @@ pub async fn reclaim(
     Path(id): Path<String>,
     Posted { session: s, form }: Posted<ReasonForm>,
 ) -> Result<Response, UiError> {
-    let inst = s.institution()?;
-    let id = claim_id(&id)?;
     let reason = form.reason.unwrap_or_default();
-    let who = actor(&s.caller);
-    let store = state.store.clone();
-    blocking(move || {
-        lifecycle::reclaim(store.as_ref(), &inst, id, None, &reason, &who, Utc::now())
+    on_claim(state, &s, &id, move |st, inst, id, who| {
+        lifecycle::reclaim(st, inst, id, None, &reason, who, Utc::now())
     })
-    .await??;
-    Ok(see_other(&format!("/ui/desk/claims/{id}")))
+    .await
 }

@@ -646,7 +646,8 @@ fn run_markup(o: &RunOutcome) -> Markup {
 }
 
 /// `POST /ui/payer/runs` (multipart): runs the payer side over the uploaded
-/// file. The run writes nothing, so the result is the response itself.
+/// file and stores the run (`onshi_payer::memory::run_and_store`); the
+/// answer redirects to the stored run.
 pub async fn payer_run(
     State(state): State<UiState>,
     s: Session,

@@ -1077,3 +1077,103 @@ async fn insurer_payer_operator_and_patient_screens() {
     );
     assert!(!p.body.contains("佐藤 花子"));
 }
+
+/// The insurer's tab of 70+ ratio differences (notice §2(2) ※): the
+/// difference a stored payer run found, and the settlement recorded through
+/// the form; a 請求 against a refund is refused and records nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_insurer_records_a_ratio_settlement() {
+    let s = start().await;
+    let (p, n) = s
+        .db(|st| {
+            let p = st
+                .person_by_ref(&onshi_core::PersonRef::parse("R-ELDERLY").unwrap())
+                .unwrap()
+                .unwrap();
+            let q = st.visible_qualifications_of(p.id).unwrap();
+            (p, q[0].qualification.numbers.clone())
+        })
+        .await;
+    let claim = serde_json::json!({"claim_id": "e1", "institution_code": onshi_registry::demo::CLINIC_CODE,
+        "claim_month": "2026-11", "payer": "shiharai_kikin",
+        "patient": {"name": p.person.name.to_string(), "kana": p.person.kana.to_string(), "sex": "male",
+                    "birth_date": p.person.birth_date},
+        "insurer": {"insurer_number": n.insurer_number.to_string(), "symbol": n.symbol.as_ref().map(|s| s.to_string()),
+                    "number": n.number.to_string(), "branch": n.branch.as_ref().map(|b| b.to_string()), "basis": "confirmed"},
+        "burden_ratio_percent": 30, "visit_dates": ["2026-11-10"], "points": 1000, "patient_paid_yen": 3000});
+    s.db(move |st| {
+        let claims = onshi_payer::claim::parse_jsonl(&format!("{claim}\n"))
+            .into_iter()
+            .map(|(l, c)| (l.to_string(), c))
+            .collect();
+        onshi_payer::memory::run_and_store(
+            st,
+            "2026-11-25".parse().unwrap(),
+            vec![onshi_payer::memory::RunInput {
+                label: "t".into(),
+                digest: "0".repeat(64),
+                submission_id: None,
+                claims,
+            }],
+            onshi_payer::run::Policy::default(),
+            "payer",
+            "2026-11-25T00:00:00Z",
+        )
+        .unwrap();
+    })
+    .await;
+    let insurer = s
+        .db(move |st| {
+            onshi_registry::auth::issue_token(
+                st,
+                &onshi_registry::Caller::Insurer(n.insurer_number.clone()),
+                "t",
+                "2026-11-25T00:00:00Z",
+            )
+            .unwrap()
+        })
+        .await;
+    let page = s.get(Some(&insurer), "/ui/insurer?view=differences").await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("負担割合の差額") && page.body.contains("返還 1,000円"),
+        "{}",
+        page.body
+    );
+    let fields = |kind: &'static str| {
+        vec![
+            ("institution_code", onshi_registry::demo::CLINIC_CODE),
+            ("claim_month", "2026-11"),
+            ("claim_id", "e1"),
+            ("kind", kind),
+            ("yen", "1000"),
+            ("settled_on", "2026-12-15"),
+            ("done", "true"),
+        ]
+    };
+    let bad = s
+        .post(&insurer, "/ui/insurer/differences/settle", &fields("claim"))
+        .await;
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    assert!(
+        !s.get(Some(&insurer), "/ui/insurer?view=differences")
+            .await
+            .body
+            .contains(" 済")
+    );
+    let ok = s
+        .post(
+            &insurer,
+            "/ui/insurer/differences/settle",
+            &fields("refund"),
+        )
+        .await;
+    assert_eq!(ok.status, 303, "{}", ok.body);
+    let page = s.get(Some(&insurer), "/ui/insurer?view=differences").await;
+    assert!(page.body.contains("（2026-12-15） 済"), "{}", page.body);
+    // Another insurer's portal does not show it.
+    let other = s
+        .get(Some(&s.insurer), "/ui/insurer?view=differences")
+        .await;
+    assert!(other.body.contains("差額はありません"), "{}", other.body);
+}

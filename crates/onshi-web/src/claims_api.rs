@@ -247,15 +247,11 @@ pub(crate) async fn withdraw(
     Path(id): Path<String>,
     ApiJson(b): ApiJson<ReasonBody>,
 ) -> Result<Json<ClaimDetail>, ApiError> {
-    let inst = caller.institution()?.clone();
-    let id = crate::path_id(&id)?;
     let reason = b.reason.unwrap_or_default();
-    let who = actor(&caller);
-    let store = state.store.clone();
-    Ok(Json(
-        blocking(move || lifecycle::withdraw(store.as_ref(), &inst, id, &reason, &who, Utc::now()))
-            .await?,
-    ))
+    on_claim(state, caller, id, move |st, inst, id, who| {
+        lifecycle::withdraw(st, inst, id, &reason, who, Utc::now())
+    })
+    .await
 }
 
 /// 再請求 after a 返戻 or 取下げ: a new version from the visits as they stand.
@@ -266,17 +262,11 @@ pub(crate) async fn reclaim(
     Path(id): Path<String>,
     ApiJson(b): ApiJson<ReasonBody>,
 ) -> Result<Json<ClaimDetail>, ApiError> {
-    let inst = caller.institution()?.clone();
-    let id = crate::path_id(&id)?;
     let reason = b.reason.unwrap_or_default();
-    let who = actor(&caller);
-    let store = state.store.clone();
-    Ok(Json(
-        blocking(move || {
-            lifecycle::reclaim(store.as_ref(), &inst, id, None, &reason, &who, Utc::now())
-        })
-        .await?,
-    ))
+    on_claim(state, caller, id, move |st, inst, id, who| {
+        lifecycle::reclaim(st, inst, id, None, &reason, who, Utc::now())
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -295,26 +285,43 @@ async fn decide(
     accept: bool,
     b: DecideBody,
 ) -> Result<Json<ClaimDetail>, ApiError> {
+    let reason = b.reason.unwrap_or_default();
+    on_claim(state, caller, id, move |st, inst, id, who| {
+        lifecycle::decide_proposal(
+            st,
+            inst,
+            id,
+            b.proposal_id,
+            accept,
+            &reason,
+            who,
+            Utc::now(),
+        )
+    })
+    .await
+}
+
+/// One of the institution's claims acted on by `f` (the store, the
+/// institution, the claim's id, the actor) on a blocking thread.
+async fn on_claim(
+    state: AppState,
+    caller: onshi_registry::Caller,
+    id: String,
+    f: impl FnOnce(
+        &dyn onshi_store::Store,
+        &onshi_core::InstitutionCode,
+        i64,
+        &str,
+    ) -> Result<ClaimDetail, onshi_clinic::visit::ClinicError>
+    + Send
+    + 'static,
+) -> Result<Json<ClaimDetail>, ApiError> {
     let inst = caller.institution()?.clone();
     let id = crate::path_id(&id)?;
-    let proposal = b.proposal_id;
-    let reason = b.reason.unwrap_or_default();
     let who = actor(&caller);
     let store = state.store.clone();
     Ok(Json(
-        blocking(move || {
-            lifecycle::decide_proposal(
-                store.as_ref(),
-                &inst,
-                id,
-                proposal,
-                accept,
-                &reason,
-                &who,
-                Utc::now(),
-            )
-        })
-        .await?,
+        blocking(move || f(store.as_ref(), &inst, id, &who)).await?,
     ))
 }
 

@@ -337,38 +337,85 @@ impl PayerStore for PgStore {
             )
             .db()?;
         let id: i64 = col(&row, 0)?;
-        for r in results {
-            tx.execute(
-                "INSERT INTO payer_results (run_id, institution_code, claim_month, claim_id, fate, detail) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-                &[&id, &r.institution_code, &r.claim_month, &r.claim_id, &r.fate, &r.detail.to_string()],
-            )
-            .db()?;
-        }
-        for d in differences {
-            tx.execute(
-                "INSERT INTO payer_ratio_differences (run_id, insurer, institution_code, claim_month, claim_id, detail) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-                &[&id, &d.insurer, &d.institution_code, &d.claim_month, &d.claim_id, &d.detail.to_string()],
-            )
-            .db()?;
-        }
+        // Each table takes its rows in one statement (arrays unnested), not
+        // one round trip a row: a month's run is tens of thousands of rows.
+        let col_of =
+            |f: &dyn Fn(&PayerResultRow) -> String| results.iter().map(f).collect::<Vec<_>>();
+        tx.execute(
+            "INSERT INTO payer_results (run_id, institution_code, claim_month, claim_id, fate, detail) \
+             SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[])",
+            &[
+                &id,
+                &col_of(&|r| r.institution_code.clone()),
+                &col_of(&|r| r.claim_month.clone()),
+                &col_of(&|r| r.claim_id.clone()),
+                &col_of(&|r| r.fate.clone()),
+                &col_of(&|r| r.detail.to_string()),
+            ],
+        )
+        .db()?;
+        let diff_of = |f: &dyn Fn(&RatioDifferenceRow) -> String| {
+            differences.iter().map(f).collect::<Vec<_>>()
+        };
+        tx.execute(
+            "INSERT INTO payer_ratio_differences (run_id, insurer, institution_code, claim_month, claim_id, detail) \
+             SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[])",
+            &[
+                &id,
+                &diff_of(&|d| d.insurer.clone()),
+                &diff_of(&|d| d.institution_code.clone()),
+                &diff_of(&|d| d.claim_month.clone()),
+                &diff_of(&|d| d.claim_id.clone()),
+                &diff_of(&|d| d.detail.to_string()),
+            ],
+        )
+        .db()?;
+        // The payment record of these claims is replaced: the old rows go,
+        // the new ones (summed per insurer) come in.
+        let mut sums: std::collections::BTreeMap<(&str, &str, &str, &str, &str), u64> =
+            std::collections::BTreeMap::new();
         for p in payments {
-            tx.execute(
-                "DELETE FROM payment_record WHERE institution_code = $1 AND claim_month = $2 AND claim_id = $3",
-                &[&p.institution_code, &p.claim_month, &p.claim_id],
-            )
-            .db()?;
+            let e = sums
+                .entry((
+                    &p.institution_code,
+                    p.claim_month.as_str(),
+                    &p.claim_id,
+                    &p.insurer,
+                    payer_code(p.payer),
+                ))
+                .or_default();
+            *e = e
+                .checked_add(p.yen)
+                .ok_or_else(|| StoreError::Conflict("amount out of range".into()))?;
         }
-        for p in payments {
-            tx.execute(
-                "INSERT INTO payment_record (institution_code, payer, claim_month, claim_id, insurer, yen) \
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (institution_code, claim_month, claim_id, insurer) \
-                 DO UPDATE SET yen = payment_record.yen + excluded.yen",
-                &[&p.institution_code, &payer_code(p.payer), &p.claim_month, &p.claim_id, &p.insurer, &yen_i64(p.yen)?],
-            )
-            .db()?;
-        }
+        let keys: std::collections::BTreeSet<(&str, &str, &str)> =
+            sums.keys().map(|k| (k.0, k.1, k.2)).collect();
+        let key_col = |n: usize| {
+            keys.iter()
+                .map(|k| [k.0, k.1, k.2][n].to_owned())
+                .collect::<Vec<_>>()
+        };
+        tx.execute(
+            "DELETE FROM payment_record p USING unnest($1::text[], $2::text[], $3::text[]) AS k(i, m, c) \
+             WHERE p.institution_code = k.i AND p.claim_month = k.m AND p.claim_id = k.c",
+            &[&key_col(0), &key_col(1), &key_col(2)],
+        )
+        .db()?;
+        let sum_col = |n: usize| {
+            sums.keys()
+                .map(|k| [k.0, k.1, k.2, k.3, k.4][n].to_owned())
+                .collect::<Vec<_>>()
+        };
+        let yen = sums
+            .values()
+            .map(|y| yen_i64(*y))
+            .collect::<Result<Vec<_>>>()?;
+        tx.execute(
+            "INSERT INTO payment_record (institution_code, claim_month, claim_id, insurer, payer, yen) \
+             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[])",
+            &[&sum_col(0), &sum_col(1), &sum_col(2), &sum_col(3), &sum_col(4), &yen],
+        )
+        .db()?;
         tx.commit().db()?;
         Ok(id)
     }

@@ -365,18 +365,38 @@ impl PayerStore for SqliteStore {
             .execute(params![id, d.insurer, d.institution_code, d.claim_month, d.claim_id, d.detail.to_string()])
             .map_err(classify)?;
         }
+        // The payment record of these claims is replaced: the old rows go,
+        // the new ones (summed per insurer) come in.
+        let mut sums: std::collections::BTreeMap<(&str, &str, &str, &str, Payer), u64> =
+            std::collections::BTreeMap::new();
         for p in payments {
+            let e = sums
+                .entry((
+                    &p.institution_code,
+                    p.claim_month.as_str(),
+                    &p.claim_id,
+                    &p.insurer,
+                    p.payer,
+                ))
+                .or_default();
+            *e = e
+                .checked_add(p.yen)
+                .ok_or_else(|| StoreError::Conflict("amount out of range".into()))?;
+        }
+        let keys: std::collections::BTreeSet<(&str, &str, &str)> =
+            sums.keys().map(|k| (k.0, k.1, k.2)).collect();
+        for (inst, month, claim) in keys {
             tx.prepare_cached(
                 "DELETE FROM payment_record WHERE institution_code = $1 AND claim_month = $2 AND claim_id = $3",
             )?
-            .execute(params![p.institution_code, p.claim_month, p.claim_id])?;
+            .execute(params![inst, month, claim])?;
         }
-        for p in payments {
+        for ((inst, month, claim, insurer, payer), yen) in &sums {
             tx.prepare_cached(
                 "INSERT INTO payment_record (institution_code, payer, claim_month, claim_id, insurer, yen) \
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO UPDATE SET yen = yen + excluded.yen",
+                 VALUES ($1, $2, $3, $4, $5, $6)",
             )?
-            .execute(params![p.institution_code, payer_code(p.payer), p.claim_month, p.claim_id, p.insurer, yen_i64(p.yen)?])
+            .execute(params![inst, payer_code(*payer), month, claim, insurer, yen_i64(*yen)?])
             .map_err(classify)?;
         }
         tx.commit()?;
