@@ -267,14 +267,9 @@ pub fn build_month(
                 declaration = serde_json::from_value(d.form).ok();
             }
         }
-        let basis_of = |b: InsurerBasis| {
-            visits
-                .iter()
-                .rev()
-                .find_map(|v| v.1.claim.as_ref().filter(|c| c.basis == b).and_then(known))
-        };
         // The best fact of the month's visits (notice §3 order; the latest
-        // among equals), for the rank and source shown on the claim.
+        // among equals): its numbers are what the claim writes for its
+        // basis, so the numbers and their label always agree.
         let best: Option<&ClaimBasis> = visits.iter().filter_map(|v| v.1.claim.as_ref()).fold(
             None,
             |acc: Option<&ClaimBasis>, c| match acc {
@@ -282,6 +277,14 @@ pub fn build_month(
                 _ => Some(c),
             },
         );
+        let basis_of = |b: InsurerBasis| {
+            best.filter(|c| c.basis == b).and_then(known).or_else(|| {
+                visits
+                    .iter()
+                    .rev()
+                    .find_map(|v| v.1.claim.as_ref().filter(|c| c.basis == b).and_then(known))
+            })
+        };
         let oral = visits.iter().any(|v| {
             v.1.decision
                 .as_ref()

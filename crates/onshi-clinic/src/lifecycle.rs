@@ -294,6 +294,9 @@ pub struct Current {
     pub record: ClaimRecord,
     /// The open proposal (id and record), if any.
     pub open: Option<(i64, ClaimRecord)>,
+    /// What the clerk dismissed on this version (the latest): the same
+    /// correction is not proposed again.
+    pub dismissed: Option<ClaimRecord>,
 }
 
 /// What a sync does, as a pure plan (tested by property in
@@ -357,7 +360,7 @@ pub fn plan_sync(
                 carried_by_submission: false,
             });
         } else {
-            if c.open.as_ref().is_some_and(|(_, r)| *r == b) {
+            if c.open.as_ref().is_some_and(|(_, r)| *r == b) || c.dismissed.as_ref() == Some(&b) {
                 continue;
             }
             if let Some((pid, _)) = &c.open {
@@ -401,12 +404,24 @@ fn currents(
                 .find(|p| p.claim_id == row.id && p.status == "open")
                 .map(|p| Ok::<_, ClinicError>((p.id, record_of(&p.record)?)))
                 .transpose()?;
+            let dismissed = proposals
+                .iter()
+                .rev()
+                .find(|p| {
+                    p.claim_id == row.id
+                        && p.status == "dismissed"
+                        && p.based_on_version == row.version
+                        && p.reason != STALE_PROPOSAL
+                })
+                .map(|p| record_of(&p.record))
+                .transpose()?;
             Ok(Current {
                 id: row.id,
                 version: row.version,
                 state: row.state,
                 record: record_of(&row.record)?,
                 open,
+                dismissed,
             })
         })
         .collect()
@@ -952,8 +967,9 @@ pub fn decision_of(fate: &str) -> Option<PayerDecision> {
 /// Takes the payer's stored results for the institution's submitted claims
 /// (notice §4, 別添1): each new decision becomes a version of its claim
 /// (支払済, 返戻 with its reason, 振替済 / 特定済 with the new insurer, 按分済,
-/// 保留). A result is taken once; a result for a submission other than the
-/// claim's latest one is ignored (the claim was re-submitted since).
+/// 保留). A result is taken once, and only when the payer ran it on the
+/// claim's latest submission (a run on another file, or on an earlier
+/// submission before a 再請求, is not this claim's decision).
 pub fn receive_results(
     store: &dyn Store,
     inst: &InstitutionCode,
@@ -986,9 +1002,11 @@ pub fn receive_results(
         {
             continue;
         }
+        // Only a decision on the claim's own latest submission: a file the
+        // payer read from elsewhere may reuse the number as a カルテ番号.
         let last_submission = versions.iter().rev().find_map(|v| v.meta.submission_id);
         let for_submission = r.detail.get("submission_id").and_then(|s| s.as_i64());
-        if for_submission.is_some() && for_submission != last_submission {
+        if for_submission.is_none() || for_submission != last_submission {
             continue;
         }
         let state = match offset {

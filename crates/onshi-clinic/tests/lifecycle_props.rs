@@ -156,6 +156,7 @@ impl Model {
             state,
             record,
             open: self.open.clone().map(|r| (7, r)),
+            dismissed: None,
         }
     }
 

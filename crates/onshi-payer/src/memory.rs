@@ -136,7 +136,13 @@ pub fn run_and_store(
     let outcome = run(store, as_of, claims, policy)?;
     let mut results = Vec::new();
     let mut payments = Vec::new();
+    // One result a claim: a duplicate of a claim in the same run (refused
+    // at intake as `duplicate_claim`) leaves the first one's result.
+    let mut seen = std::collections::BTreeSet::new();
     for r in outcome.report.iter().filter(|r| !r.claim_id.is_empty()) {
+        if !seen.insert((&r.institution_code, &r.claim_month, &r.claim_id)) {
+            continue;
+        }
         let mut detail = json(r)?;
         if let (Some(s), Some(obj)) = (submission_of.get(&r.source), detail.as_object_mut()) {
             obj.insert("submission_id".into(), (*s).into());

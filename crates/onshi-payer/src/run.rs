@@ -545,11 +545,15 @@ pub fn run(
         };
         out.report[i].fate = fate;
     }
-    let mut stored: BTreeMap<(String, Payer), Vec<onshi_store::PaymentRow>> = BTreeMap::new();
+    // The stored record read once per institution, payer and claim month,
+    // over the widest window used.
+    let widest = policy.reference_months.max(12);
+    let mut stored: BTreeMap<(String, Payer, String), Vec<onshi_store::PaymentRow>> =
+        BTreeMap::new();
     for (i, c) in to_share {
-        let key = (c.institution_code.clone(), c.payer);
+        let key = (c.institution_code.clone(), c.payer, c.claim_month.clone());
         if !stored.contains_key(&key) {
-            let from = month_back(&c.claim_month, 11).unwrap_or_default();
+            let from = month_back(&c.claim_month, widest - 1).unwrap_or_default();
             let rows = store
                 .payment_record(&c.institution_code, c.payer, &from, &c.claim_month)?
                 .into_iter()
@@ -567,7 +571,7 @@ pub fn run(
         windows.extend(
             [3, 6, 12]
                 .into_iter()
-                .filter(|w| *w > policy.reference_months),
+                .filter(|w| *w > policy.reference_months.max(1)),
         );
         let mut decided = None;
         for months in windows {
@@ -616,7 +620,7 @@ pub fn run(
             held_until: until.clone(),
             reason: format!(
                 "{}の{}か月以内に{}と保険者との支払実績がないため按分できません",
-                c.claim_month, 12, c.institution_code
+                c.claim_month, widest, c.institution_code
             ),
         });
     }

@@ -847,6 +847,27 @@ async fn the_payer_remembers() {
         .unwrap();
     assert_eq!(rec.len(), 1);
     assert_eq!(rec[0].yen, 7000);
+    // The same claim twice in one input: the second is refused at intake,
+    // the run is still stored (one result a claim).
+    let twice = run(format!("{billed}\n{billed}\n"), "2026-11-05").await;
+    assert_eq!(twice["summary"]["rejected"], 1, "{twice}");
+    assert!(twice["run_id"].as_i64().is_some());
+    // A claim billed before and returned now no longer weights 按分.
+    let mut wrong = billed.clone();
+    wrong["insurer"]["number"] = json!("999999");
+    let back = run(format!("{wrong}\n"), "2026-11-05").await;
+    assert_eq!(fate(&back, "o1")["fate"], "returned", "{back}");
+    assert!(
+        s.db(|st| st.payment_record(
+            demo::CLINIC_CODE,
+            Payer::ShiharaiKikin,
+            "2026-01",
+            "2026-12"
+        ))
+        .unwrap()
+        .is_empty()
+    );
+    run(format!("{billed}\n"), "2026-11-05").await;
     // Stored runs are listed, newest first, with paging.
     let list: Value = s
         .http
@@ -859,7 +880,7 @@ async fn the_payer_remembers() {
         .await
         .unwrap();
     assert_eq!(list.as_array().unwrap().len(), 2);
-    assert_eq!(list[0]["id"], 3);
+    assert_eq!(list[0]["id"], 6);
     assert_eq!(list[0]["inputs"][0]["label"], "body.jsonl");
     assert_eq!(list[0]["inputs"][0]["digest"].as_str().unwrap().len(), 64);
 }
@@ -1306,5 +1327,53 @@ async fn a_refresh_keeps_the_institutions_choices() {
     assert_eq!(
         m["claims"][0]["record"]["insurer"]["insurer_number"],
         "77777779"
+    );
+}
+
+/// A correction the clerk dismissed is not proposed again by the next
+/// refresh; a newer, different fact still is.
+#[onshi_testkit::both]
+async fn a_dismissed_correction_stays_dismissed() {
+    let s = start().await;
+    load_changers(&s, 1);
+    let v = open(&s, card_visit("CL-CHG0", "DIS", "2026-11-10"));
+    decide(&s, v, json!({"points": 500}));
+    let c = claim_of(&sync(&s), "DIS");
+    confirm_all(&s);
+    let hearing = |number: &str| RawHearing {
+        insurer_number: Some(demo::KUMIAI_TOKYO.into()),
+        insured_symbol: Some("77".into()),
+        insured_number: Some(number.into()),
+        insured_branch: None,
+    };
+    let h = hearing("500");
+    s.db(|st| visit::record_hearing(st, &inst(), v, &h, Utc::now()))
+        .unwrap();
+    assert!(detail(&s, c.id).claim.open_proposal.is_some());
+    s.db(|st| {
+        lifecycle::decide_proposal(
+            st,
+            &inst(),
+            c.id,
+            None,
+            false,
+            "患者の記憶違い",
+            "test:clerk",
+            Utc::now(),
+        )
+    })
+    .unwrap();
+    rechecks(&s);
+    sync(&s);
+    let d = detail(&s, c.id);
+    assert!(d.claim.open_proposal.is_none(), "{:?}", d.proposals);
+    assert_eq!(d.proposals.len(), 1);
+    let h = hearing("501");
+    s.db(|st| visit::record_hearing(st, &inst(), v, &h, Utc::now()))
+        .unwrap();
+    let d = detail(&s, c.id);
+    assert_eq!(
+        d.claim.open_proposal.map(|p| p.record.insurer.number),
+        Some("501".to_owned())
     );
 }

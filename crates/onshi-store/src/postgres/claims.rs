@@ -241,6 +241,13 @@ impl ClaimStore for PgStore {
                     reason,
                     at,
                 } => {
+                    // The claim's row is locked so no other transaction can
+                    // move it past the version the proposal is based on.
+                    tx.query(
+                        "SELECT 1 FROM claims WHERE institution_code = $1 AND id = $2 FOR UPDATE",
+                        &[&inst, claim_id],
+                    )
+                    .db()?;
                     let n = tx
                         .execute(
                             "INSERT INTO claim_proposals (claim_id, based_on_version, record, reason, created_at) \
@@ -388,8 +395,19 @@ impl PayerStore for PgStore {
                 .checked_add(p.yen)
                 .ok_or_else(|| StoreError::Conflict("amount out of range".into()))?;
         }
-        let keys: std::collections::BTreeSet<(&str, &str, &str)> =
-            sums.keys().map(|k| (k.0, k.1, k.2)).collect();
+        // Every claim the run decided loses its old record, whether or not
+        // it is paid now (a claim returned or held now weights nothing).
+        let keys: std::collections::BTreeSet<(&str, &str, &str)> = sums
+            .keys()
+            .map(|k| (k.0, k.1, k.2))
+            .chain(results.iter().map(|r| {
+                (
+                    r.institution_code.as_str(),
+                    r.claim_month.as_str(),
+                    r.claim_id.as_str(),
+                )
+            }))
+            .collect();
         let key_col = |n: usize| {
             keys.iter()
                 .map(|k| [k.0, k.1, k.2][n].to_owned())

@@ -383,13 +383,25 @@ impl PayerStore for SqliteStore {
                 .checked_add(p.yen)
                 .ok_or_else(|| StoreError::Conflict("amount out of range".into()))?;
         }
-        let keys: std::collections::BTreeSet<(&str, &str, &str)> =
-            sums.keys().map(|k| (k.0, k.1, k.2)).collect();
+        // Every claim the run decided loses its old record, whether or not
+        // it is paid now (a claim returned or held now weights nothing).
+        let keys: std::collections::BTreeSet<(&str, &str, &str)> = sums
+            .keys()
+            .map(|k| (k.0, k.1, k.2))
+            .chain(results.iter().map(|r| {
+                (
+                    r.institution_code.as_str(),
+                    r.claim_month.as_str(),
+                    r.claim_id.as_str(),
+                )
+            }))
+            .collect();
         for (inst, month, claim) in keys {
             tx.prepare_cached(
                 "DELETE FROM payment_record WHERE institution_code = $1 AND claim_month = $2 AND claim_id = $3",
             )?
-            .execute(params![inst, month, claim])?;
+            .execute(params![inst, month, claim])
+            .map_err(classify)?;
         }
         for ((inst, month, claim, insurer, payer), yen) in &sums {
             tx.prepare_cached(
@@ -477,7 +489,9 @@ impl PayerStore for SqliteStore {
                 claim_month: r.get(2)?,
                 claim_id: r.get(3)?,
                 insurer: r.get(4)?,
-                yen: u64::try_from(r.get::<_, i64>(5)?).unwrap_or(0),
+                yen: u64::try_from(r.get::<_, i64>(5)?).map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(5, Type::Integer, Box::new(e))
+                })?,
             })
         })?;
         rows.collect::<rusqlite::Result<Vec<_>>>()
@@ -547,7 +561,9 @@ impl PayerStore for SqliteStore {
                 claim_month: r.get(2)?,
                 claim_id: r.get(3)?,
                 kind: r.get(4)?,
-                yen: u64::try_from(r.get::<_, i64>(5)?).unwrap_or(0),
+                yen: u64::try_from(r.get::<_, i64>(5)?).map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(5, Type::Integer, Box::new(e))
+                })?,
                 settled_on: r.get(6)?,
                 done: r.get(7)?,
                 by: r.get(8)?,
