@@ -26,7 +26,9 @@ use onshi_core::claim_life::{
 };
 use onshi_core::{InstitutionCode, Payer};
 use onshi_registry::RegistryError;
-use onshi_store::{ChangeMeta, ClaimChange, ClaimRow, NewSubmission, Store, StoreError};
+use onshi_store::{
+    ChangeMeta, ClaimChange, ClaimRow, NewSubmission, ProposalStatus, Store, StoreError,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -81,7 +83,8 @@ pub struct ProposalView {
     /// What would change, one line a field, in Japanese.
     pub changes: Vec<String>,
     /// `open`, `accepted` or `dismissed`.
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: ProposalStatus,
     pub created_at: String,
     pub decided_at: Option<String>,
     pub decided_by: Option<String>,
@@ -401,7 +404,7 @@ fn currents(
             let open = proposals
                 .iter()
                 .rev()
-                .find(|p| p.claim_id == row.id && p.status == "open")
+                .find(|p| p.claim_id == row.id && p.status == ProposalStatus::Open)
                 .map(|p| Ok::<_, ClinicError>((p.id, record_of(&p.record)?)))
                 .transpose()?;
             let dismissed = proposals
@@ -409,7 +412,7 @@ fn currents(
                 .rev()
                 .find(|p| {
                     p.claim_id == row.id
-                        && p.status == "dismissed"
+                        && p.status == ProposalStatus::Dismissed
                         && p.based_on_version == row.version
                         && p.reason != STALE_PROPOSAL
                 })
@@ -491,7 +494,7 @@ fn proposal_view(
             .unwrap_or_default(),
         record,
         reason: p.reason.clone(),
-        status: p.status.clone(),
+        status: p.status,
         created_at: p.created_at.clone(),
         decided_at: p.decided_at.clone(),
         decided_by: p.decided_by.clone(),
@@ -507,7 +510,7 @@ fn claim_view(
     let open = proposals
         .iter()
         .rev()
-        .find(|p| p.claim_id == row.id && p.status == "open")
+        .find(|p| p.claim_id == row.id && p.status == ProposalStatus::Open)
         .map(|p| proposal_view(p, Some(&record)))
         .transpose()?;
     Ok(ClaimView {
@@ -790,7 +793,7 @@ pub fn decide_proposal(
         .claim_proposals(inst, &row.claim_month)?
         .into_iter()
         .rev()
-        .find(|p| p.claim_id == claim_id && p.status == "open")
+        .find(|p| p.claim_id == claim_id && p.status == ProposalStatus::Open)
         .ok_or(ClinicError::ProposalNotOpen)?;
     if proposal_id.is_some_and(|id| id != p.id) {
         return Err(ClinicError::ProposalNotOpen);
@@ -920,7 +923,7 @@ pub fn reclaim(
     if let Some(open) = store
         .claim_proposals(inst, &row.claim_month)?
         .into_iter()
-        .find(|p| p.claim_id == id && p.status == "open")
+        .find(|p| p.claim_id == id && p.status == ProposalStatus::Open)
     {
         // The new version is built from the visits, facts of the proposal
         // included: it is decided by the 再請求.

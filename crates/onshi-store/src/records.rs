@@ -589,11 +589,43 @@ pub struct ProposalRow {
     pub record: serde_json::Value,
     pub reason: String,
     pub created_at: String,
-    /// `open`, `accepted` or `dismissed`.
-    pub status: String,
+    pub status: ProposalStatus,
     pub decided_at: Option<String>,
     pub decided_by: Option<String>,
     pub decision_reason: Option<String>,
+}
+
+/// Where a proposed correction stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProposalStatus {
+    Open,
+    Accepted,
+    Dismissed,
+}
+
+impl ProposalStatus {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Accepted => "accepted",
+            Self::Dismissed => "dismissed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Open, Self::Accepted, Self::Dismissed]
+            .into_iter()
+            .find(|x| x.code() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Open => "未決定",
+            Self::Accepted => "承認",
+            Self::Dismissed => "却下",
+        }
+    }
 }
 
 /// One step of a claim workflow, applied with the others of its batch in one

@@ -1563,7 +1563,7 @@ both! {
         s.apply_claim_changes(&inst, None, &[ClaimChange::Propose { claim_id: a, based_on_version: 2,
             record: json!({"v": 9}), reason: "事実".into(), at: "t".into() }]).unwrap();
         let p = s.claim_proposals(&inst, "2026-11").unwrap();
-        assert_eq!((p.len(), p[0].status.as_str()), (1, "open"));
+        assert_eq!((p.len(), p[0].status), (1, ProposalStatus::Open));
         let decide = ClaimChange::DecideProposal { proposal_id: p[0].id, accepted: false, by: "t".into(),
             reason: "不要".into(), at: "t".into() };
         s.apply_claim_changes(&inst, None, std::slice::from_ref(&decide)).unwrap();

@@ -375,7 +375,7 @@ pub async fn claim_page(
                 @if !d.proposals.is_empty() {
                     h3 { "訂正案の記録" }
                     ul { @for p in &d.proposals {
-                        li { (page::local_time(&p.created_at)) "：" (p.reason) "（" (match p.status.as_str() { "accepted" => "承認", "dismissed" => "却下", _ => "未決定" })
+                        li { (page::local_time(&p.created_at)) "：" (p.reason) "（" (p.status.label())
                             @if let Some(r) = &p.decision_reason { "・" (r) } "）" }
                     } }
                 }

@@ -556,7 +556,10 @@ async fn fact_against(state: ClaimState) {
             after.claim.record.insurer.insurer_number,
             demo::KUMIAI_TOKYO
         );
-        assert_eq!(after.proposals[0].status, "accepted");
+        assert_eq!(
+            after.proposals[0].status,
+            onshi_store::ProposalStatus::Accepted
+        );
         // A stale decision is refused and changes nothing.
         let again = s.db(|st| {
             lifecycle::decide_proposal(

@@ -147,7 +147,11 @@ impl ClaimStore for PgStore {
                     record: json_col(r, 3)?,
                     reason: col(r, 4)?,
                     created_at: col(r, 5)?,
-                    status: col(r, 6)?,
+                    status: {
+                        let v: &str = col(r, 6)?;
+                        ProposalStatus::parse(v)
+                            .ok_or_else(|| corrupt(6, format!("unknown proposal status {v:?}")))?
+                    },
                     decided_at: col(r, 7)?,
                     decided_by: col(r, 8)?,
                     decision_reason: col(r, 9)?,
@@ -266,7 +270,12 @@ impl ClaimStore for PgStore {
                     reason,
                     at,
                 } => {
-                    let status = if *accepted { "accepted" } else { "dismissed" };
+                    let status = if *accepted {
+                        ProposalStatus::Accepted
+                    } else {
+                        ProposalStatus::Dismissed
+                    }
+                    .code();
                     let n = tx
                         .execute(
                             "UPDATE claim_proposals SET status = $1, decided_at = $2, decided_by = $3, decision_reason = $4 \

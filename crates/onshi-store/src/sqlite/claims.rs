@@ -139,7 +139,16 @@ impl ClaimStore for SqliteStore {
                 record: json_at(r, 3)?,
                 reason: r.get(4)?,
                 created_at: r.get(5)?,
-                status: r.get(6)?,
+                status: {
+                    let v: String = r.get(6)?;
+                    ProposalStatus::parse(&v).ok_or_else(|| {
+                        rusqlite::Error::FromSqlConversionFailure(
+                            6,
+                            Type::Text,
+                            format!("unknown proposal status {v:?}").into(),
+                        )
+                    })?
+                },
                 decided_at: r.get(7)?,
                 decided_by: r.get(8)?,
                 decision_reason: r.get(9)?,
@@ -255,7 +264,7 @@ impl ClaimStore for SqliteStore {
                             "UPDATE claim_proposals SET status = $1, decided_at = $2, decided_by = $3, decision_reason = $4 \
                              WHERE id = $5 AND status = 'open' AND claim_id IN (SELECT id FROM claims WHERE institution_code = $6)",
                         )?
-                        .execute(params![if *accepted { "accepted" } else { "dismissed" }, at, by, reason, proposal_id, inst])
+                        .execute(params![if *accepted { ProposalStatus::Accepted } else { ProposalStatus::Dismissed }.code(), at, by, reason, proposal_id, inst])
                         .map_err(classify)?;
                     if n != 1 {
                         return Err(conflict("proposal_not_open"));
