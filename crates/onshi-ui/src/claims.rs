@@ -210,21 +210,39 @@ fn back(month: NaiveDate) -> Response {
     see_other(&format!("/ui/desk/claims?month={}", month_text(month)))
 }
 
-/// `POST /ui/desk/claims/sync`.
+/// A month's workflow run by `f` (the store, the institution, the month,
+/// the actor) on a blocking thread; then the month's page.
+async fn on_month<T: Send + 'static>(
+    state: UiState,
+    s: &Session,
+    month: Option<&str>,
+    f: impl FnOnce(
+        &dyn onshi_store::Store,
+        &onshi_core::InstitutionCode,
+        NaiveDate,
+        &str,
+    ) -> Result<T, onshi_clinic::visit::ClinicError>
+    + Send
+    + 'static,
+) -> Result<Response, UiError> {
+    let inst = s.institution()?;
+    let m = month_of(month)?;
+    let who = actor(&s.caller);
+    let store = state.store.clone();
+    blocking(move || f(store.as_ref(), &inst, m, &who)).await??;
+    Ok(back(m))
+}
+
+/// `POST /ui/desk/claims/sync`, with the choices the month's claims record.
 pub async fn sync(
     State(state): State<UiState>,
     Posted { session: s, form }: Posted<MonthForm>,
 ) -> Result<Response, UiError> {
-    let inst = s.institution()?;
-    let m = month_of(form.month.as_deref())?;
-    let who = actor(&s.caller);
-    let store = state.store.clone();
-    blocking(move || {
-        let opts = lifecycle::month_options(store.as_ref(), &inst, m)?;
-        lifecycle::sync_month(store.as_ref(), &inst, m, opts, &who, Utc::now())
+    on_month(state, &s, form.month.as_deref(), |st, inst, m, who| {
+        let opts = lifecycle::month_options(st, inst, m)?;
+        lifecycle::sync_month(st, inst, m, opts, who, Utc::now())
     })
-    .await??;
-    Ok(back(m))
+    .await
 }
 
 /// `POST /ui/desk/claims/confirm`: every editable claim of the month.
@@ -232,12 +250,10 @@ pub async fn confirm(
     State(state): State<UiState>,
     Posted { session: s, form }: Posted<MonthForm>,
 ) -> Result<Response, UiError> {
-    let inst = s.institution()?;
-    let m = month_of(form.month.as_deref())?;
-    let who = actor(&s.caller);
-    let store = state.store.clone();
-    blocking(move || lifecycle::confirm(store.as_ref(), &inst, m, &[], &who, Utc::now())).await??;
-    Ok(back(m))
+    on_month(state, &s, form.month.as_deref(), |st, inst, m, who| {
+        lifecycle::confirm(st, inst, m, &[], who, Utc::now())
+    })
+    .await
 }
 
 /// `POST /ui/desk/claims/submit`.
@@ -245,22 +261,19 @@ pub async fn submit(
     State(state): State<UiState>,
     Posted { session: s, form }: Posted<MonthForm>,
 ) -> Result<Response, UiError> {
-    let inst = s.institution()?;
-    let m = month_of(form.month.as_deref())?;
-    let payer = match form.payer.as_deref() {
-        Some("kokuhoren") => Payer::Kokuhoren,
-        Some("shiharai_kikin") => Payer::ShiharaiKikin,
-        _ => return Err(UiError::BadRequest("提出先を選んでください".into())),
-    };
+    let payer = form
+        .payer
+        .as_deref()
+        .and_then(onshi_store::payer_parse)
+        .ok_or_else(|| UiError::BadRequest("提出先を選んでください".into()))?;
     let format = match form.format.as_deref() {
         Some("jsonl") => SubmissionFormat::Jsonl,
         _ => SubmissionFormat::Uke,
     };
-    let who = actor(&s.caller);
-    let store = state.store.clone();
-    blocking(move || lifecycle::submit(store.as_ref(), &inst, m, payer, format, &who, Utc::now()))
-        .await??;
-    Ok(back(m))
+    on_month(state, &s, form.month.as_deref(), move |st, inst, m, who| {
+        lifecycle::submit(st, inst, m, payer, format, who, Utc::now())
+    })
+    .await
 }
 
 /// `POST /ui/desk/claims/receive`.
@@ -268,12 +281,10 @@ pub async fn receive(
     State(state): State<UiState>,
     Posted { session: s, form }: Posted<MonthForm>,
 ) -> Result<Response, UiError> {
-    let inst = s.institution()?;
-    let m = month_of(form.month.as_deref())?;
-    let who = actor(&s.caller);
-    let store = state.store.clone();
-    blocking(move || lifecycle::receive_results(store.as_ref(), &inst, &who, Utc::now())).await??;
-    Ok(back(m))
+    on_month(state, &s, form.month.as_deref(), |st, inst, _, who| {
+        lifecycle::receive_results(st, inst, who, Utc::now())
+    })
+    .await
 }
 
 /// `GET /ui/desk/claims/{id}`: the claim, its open correction, its history.

@@ -40,15 +40,13 @@ pub fn routes() -> Router<AppState> {
 }
 
 fn payer_of(field: &'static str, s: Option<&str>) -> Result<Option<Payer>, RegistryError> {
-    match s {
-        None => Ok(None),
-        Some("shiharai_kikin") => Ok(Some(Payer::ShiharaiKikin)),
-        Some("kokuhoren") => Ok(Some(Payer::Kokuhoren)),
-        Some(_) => Err(RegistryError::BadValue {
+    s.map(|v| {
+        onshi_store::payer_parse(v).ok_or_else(|| RegistryError::BadValue {
             field: field.into(),
             message: "shiharai_kikin または kokuhoren です".into(),
-        }),
-    }
+        })
+    })
+    .transpose()
 }
 
 fn month_of(s: Option<&str>) -> Result<chrono::NaiveDate, RegistryError> {
